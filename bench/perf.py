@@ -1,0 +1,85 @@
+"""Speed and memory figures (printed, never asserted). Run: .venv/bin/python -m bench.perf
+
+Photos: a 12 MP (3024 x 4032) portrait made by upscaling matplotlib's Grace Hopper photo into a
+phone-sized frame, written as a JPEG the way a phone would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def make_12mp_selfie(folder: Path) -> Path:
+    import matplotlib.cbook as cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        rgb = np.asarray(Image.open(f).convert("RGB"))
+    # Fill a 3:4 frame with the portrait, as a phone selfie would (face ~40% of the width).
+    big = cv2.resize(rgb, (3024, int(3024 * rgb.shape[0] / rgb.shape[1])), interpolation=cv2.INTER_CUBIC)
+    canvas = cv2.resize(big, (3024, 4032), interpolation=cv2.INTER_LINEAR) if big.shape[0] > 4032 else np.vstack(
+        [big, np.repeat(big[-1:], 4032 - big.shape[0], axis=0)]
+    )
+    path = folder / "selfie_12mp.jpg"
+    Image.fromarray(canvas).save(path, quality=92)
+    return path
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def bench_analysis(photo_path: Path, repeats: int) -> list[tuple[str, str]]:
+    from super_gui.core.analysis import analyze_photo
+    from super_gui.core.face import warm_up
+    from super_gui.core.image_io import load_photo
+
+    rows = []
+    t = time.perf_counter()
+    warm_up()
+    rows.append(("MediaPipe graphs built (once per process)", f"{(time.perf_counter() - t) * 1000:.0f} ms"))
+    loads, analyses, totals = [], [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        photo = load_photo(photo_path)
+        t1 = time.perf_counter()
+        analyze_photo(photo)
+        t2 = time.perf_counter()
+        loads.append(t1 - t0)
+        analyses.append(t2 - t1)
+        totals.append(t2 - t0)
+    rows.append(("load 12 MP JPEG (median)", f"{statistics.median(loads) * 1000:.0f} ms"))
+    rows.append(("analysis: faces + pose (median)", f"{statistics.median(analyses) * 1000:.0f} ms"))
+    rows.append(("load + analysis, 12 MP (median; bar 1.0 s)", f"{statistics.median(totals) * 1000:.0f} ms"))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args(argv)
+    from super_gui.core.face import silence_native_logging
+
+    silence_native_logging()
+    with tempfile.TemporaryDirectory() as tmp:
+        photo = make_12mp_selfie(Path(tmp))
+        rows = bench_analysis(photo, args.repeats)
+    rows.append(("peak memory (RSS)", f"{peak_rss_mb():.0f} MB"))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'what'.ljust(width)}  figure")
+    for k, v in rows:
+        print(f"{k.ljust(width)}  {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Command line: ``python main.py [PHOTO]`` opens the editor, ``analyze`` / ``edit`` / ``undistort`` work
+headless.
+
+Exit status: 0 success, 2 bad input or usage (one plain sentence on stderr, no traceback), 1 an internal
+error (a bug: the traceback is printed). Never imports Qt: the editor is imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+from super_gui import __version__
+from super_gui.errors import UserInputError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+COMMANDS = ("analyze", "edit", "undistort")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one sentence with exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        command = " ".join(self.prog.split()[1:])
+        raise UserInputError(f"{message[0].upper()}{message[1:]} (see 'python main.py {command + ' ' if command else ''}--help').")
+
+
+def _face_index(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"face index must be a whole number, not {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError("face index counts from 0 (the leftmost face)")
+    return v
+
+
+def _positive(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not v > 0 or v != v or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, not {text}")
+    return v
+
+
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--capture-focal", type=_positive, metavar="MM", help="35 mm-equivalent focal length of the lens that took the photo (default: EXIF, else 26 mm)")
+    p.add_argument("--face", type=_face_index, metavar="N", help="which face to use, counted from the left from 0 (default: the largest)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="main.py",
+        description="super_gui: undistort close-up selfies and re-pose the head in 3D. With no command, opens the editor.",
+    )
+    parser.add_argument("--version", action="version", version=f"super_gui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    a = sub.add_parser("analyze", help="report the faces, capture camera, distance and head pose of a photo")
+    a.add_argument("photo", metavar="PHOTO")
+    a.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
+    _add_analysis_options(a)
+    return parser
+
+
+def _print_analysis(summary: dict, timings: dict[str, float]) -> None:
+    w, h = summary["image_size"]
+    pose = summary["head_pose_deg"]
+    src = {"exif-35mm": "EXIF FocalLengthIn35mmFilm", "exif-focal-length": "EXIF FocalLength x crop factor", "default": "default for a phone front camera", "user": "given by you"}
+    print(f"photo:            {summary['photo']} ({w}x{h})")
+    print(f"faces:            {summary['faces']} (using face {summary['face_index']}, counted from the left)")
+    print(f"capture focal:    {summary['capture_focal_35mm']:g} mm, 35 mm-equivalent ({src[summary['capture_focal_source']]})")
+    print(f"capture distance: {summary['capture_distance_cm']:.1f} cm (from the {'iris distance, 63 mm prior' if summary['capture_distance_source'] == 'iris' else 'value you gave'})")
+    print(f"head pose:        yaw {pose['yaw']:+.1f} deg, pitch {pose['pitch']:+.1f} deg, roll {pose['roll']:+.1f} deg")
+    print("time per stage:   " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items() if "." not in k))
+
+
+def _refuse_ambiguous(analysis, name: str) -> None:
+    """Several faces of similar size: guessing would edit the wrong person, so ask."""
+    faces = analysis.faces
+    if faces.ambiguous:
+        raise UserInputError(
+            f"{name} has {len(faces.faces)} faces of similar size ({faces.describe_faces()}); choose one with --face N."
+        )
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from super_gui.core.analysis import analyze_photo
+    from super_gui.core.atomic import write_json_atomic
+    from super_gui.core.image_io import load_photo
+
+    t0 = time.perf_counter()
+    photo = load_photo(args.photo)
+    t_load = time.perf_counter() - t0
+    analysis = analyze_photo(photo, face_index=args.face, capture_focal_35mm=args.capture_focal)
+    _refuse_ambiguous(analysis, photo.path.name)
+    timings = {"load": t_load, **analysis.timings_s, "total": time.perf_counter() - t0}
+    summary = {"photo": str(photo.path), **analysis.summary(), "timings_s": {k: round(v, 4) for k, v in timings.items()}}
+    _print_analysis(summary, timings)
+    if args.json:
+        write_json_atomic(args.json, summary)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    from super_gui.core.face import silence_native_logging
+
+    silence_native_logging()
+    if not argv:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "analyze":
+            return cmd_analyze(args)
+        parser.print_help()
+        return EXIT_USAGE
+    except UserInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as e:
+        # Output folders that do not exist, full disks, permissions: the user's to fix.
+        print(f"error: {e.strerror or e} ({e.filename})" if e.filename else f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception:  # a bug in super_gui
+        traceback.print_exc()
+        print("error: internal error in super_gui (the traceback above is for a bug report).", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

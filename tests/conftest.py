@@ -1,0 +1,70 @@
+"""Shared fixtures: real photos that packages ship, and photos made from them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _astronaut() -> np.ndarray:
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut())
+
+
+def _grace_hopper() -> np.ndarray:
+    import matplotlib.cbook as cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def astronaut_rgb() -> np.ndarray:
+    """(512, 512, 3) uint8: Eileen Collins, scikit-image's sample photo (public domain, NASA)."""
+    return _astronaut()
+
+
+@pytest.fixture(scope="session")
+def grace_rgb() -> np.ndarray:
+    """(600, 512, 3) uint8: Grace Hopper, matplotlib's sample photo (public domain)."""
+    return _grace_hopper()
+
+
+def save(rgb: np.ndarray, path: Path, **kw) -> Path:
+    from PIL import Image
+
+    Image.fromarray(rgb).save(path, **kw)
+    return path
+
+
+@pytest.fixture
+def astronaut_jpg(tmp_path, astronaut_rgb) -> Path:
+    return save(astronaut_rgb, tmp_path / "astronaut.jpg", quality=95)
+
+
+@pytest.fixture
+def grace_jpg(tmp_path, grace_rgb) -> Path:
+    return save(grace_rgb, tmp_path / "grace_hopper.jpg", quality=95)
+
+
+def three_faces(rgb: np.ndarray) -> np.ndarray:
+    """Three copies of a portrait side by side, the middle one largest."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (int(w * 0.8), int(h * 0.8)), interpolation=cv2.INTER_AREA)
+    canvas = np.full((h, w * 3, 3), 200, np.uint8)
+    y = (h - small.shape[0]) // 2
+    canvas[y : y + small.shape[0], 0 : small.shape[1]] = small
+    canvas[:, w : 2 * w] = rgb
+    canvas[y : y + small.shape[0], 2 * w : 2 * w + small.shape[1]] = small
+    return canvas

@@ -1,0 +1,74 @@
+"""Face analysis on real photos that packages ship, and on photos made from them."""
+
+import cv2
+import numpy as np
+import pytest
+
+from super_gui.core.face import IRIS_A, IRIS_B, analyze_faces
+from super_gui.errors import FaceAnalysisError
+from tests.conftest import three_faces
+
+
+def test_astronaut_one_face_in_full_resolution_pixels(astronaut_rgb):
+    fa = analyze_faces(astronaut_rgb)
+    assert len(fa.faces) == 1 and fa.chosen == 0
+    f = fa.face
+    assert f.landmarks.shape == (478, 3)
+    # Eileen Collins' face sits left of centre in the upper half of the 512 px photo.
+    x0, y0, x1, y1 = f.bbox
+    assert 150 < x0 < x1 < 300 and 50 < y0 < y1 < 220
+    assert 35 < f.eye_distance_px < 55
+    assert f.iris_left[0] < f.iris_right[0]
+    assert fa.person_mask.dtype == np.float32 and fa.person_mask.max() > 0.9
+
+
+def test_landmarks_map_back_to_full_resolution(astronaut_rgb):
+    """Analysis runs on a downscaled copy; landmarks of a 4x upscaled photo are 4x the originals."""
+    big = cv2.resize(astronaut_rgb, (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    small_face = analyze_faces(astronaut_rgb).face
+    big_face = analyze_faces(big).face
+    err = np.abs((big_face.landmarks[:, :2] + 0.5) / 4 - 0.5 - small_face.landmarks[:, :2])
+    assert np.median(err) < 1.5
+    assert big_face.eye_distance_px == pytest.approx(4 * small_face.eye_distance_px, rel=0.05)
+
+
+def test_three_faces_sorted_left_to_right_largest_chosen(grace_rgb):
+    img = three_faces(grace_rgb)
+    fa = analyze_faces(img)
+    assert len(fa.faces) == 3
+    xs = [f.eye_midpoint_px[0] for f in fa.faces]
+    assert xs == sorted(xs)
+    assert fa.chosen == 1  # the middle copy is the largest
+    assert fa.ambiguous  # but the others are nearly as big: the user should say which
+    assert "0 (left" in fa.describe_faces() and "2 (right" in fa.describe_faces()
+    picked = analyze_faces(img, face_index=2)
+    assert picked.chosen == 2 and not picked.ambiguous
+    assert picked.face.eye_midpoint_px[0] > 2 * grace_rgb.shape[1]
+    with pytest.raises(FaceAnalysisError, match="has 3 faces; face index 3 does not exist"):
+        analyze_faces(img, face_index=3)
+
+
+def test_no_face():
+    from skimage import data
+
+    with pytest.raises(FaceAnalysisError, match="no face"):
+        analyze_faces(np.ascontiguousarray(data.coffee()), name="coffee.png")
+
+
+def test_face_cut_off_by_border(astronaut_rgb):
+    with pytest.raises(FaceAnalysisError, match="cut off by the image border"):
+        analyze_faces(np.ascontiguousarray(astronaut_rgb[:170]), name="crop.png")
+
+
+def test_face_too_small(astronaut_rgb):
+    tiny = cv2.resize(astronaut_rgb, (200, 200), interpolation=cv2.INTER_AREA)
+    with pytest.raises(FaceAnalysisError, match="too small"):
+        analyze_faces(tiny, name="tiny.png")
+
+
+def test_iris_landmarks_are_the_pupils(grace_rgb):
+    f = analyze_faces(grace_rgb).face
+    # The iris centres lie between the eye corners of their eye.
+    for iris, corners in ((IRIS_A, (33, 133)), (IRIS_B, (362, 263))):
+        a, b = f.landmarks[corners[0], 0], f.landmarks[corners[1], 0]
+        assert min(a, b) < f.landmarks[iris, 0] < max(a, b)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from super_gui import __version__
+from super_gui.core.camera import UNDISTORT_FOCAL_MM
 from super_gui.errors import UserInputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
@@ -37,6 +38,16 @@ def _face_index(text: str) -> int:
         raise argparse.ArgumentTypeError(f"face index must be a whole number, not {text!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError("face index counts from 0 (the leftmost face)")
+    return v
+
+
+def _number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, not {text}")
     return v
 
 
@@ -66,7 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("photo", metavar="PHOTO")
     a.add_argument("--json", metavar="OUT.json", help="also write the report as JSON")
     _add_analysis_options(a)
+    e = sub.add_parser("edit", help="re-photograph the head: turn it (yaw, pitch) and/or change the lens (dolly zoom)")
+    _add_edit_options(e)
+    e.add_argument("--yaw", type=_number, default=0.0, metavar="DEG", help="turn the head; + moves the nose to the right (-30 to 30)")
+    e.add_argument("--pitch", type=_number, default=0.0, metavar="DEG", help="tilt the head; + lifts the chin (-20 to 20)")
+    e.add_argument("--focal", type=_positive, metavar="MM", help="virtual 35 mm-equivalent focal length; the camera moves back so the face keeps its size")
+    u = sub.add_parser("undistort", help=f"the one-click fix: a virtual {UNDISTORT_FOCAL_MM:g} mm portrait lens from farther away (dolly zoom)")
+    _add_edit_options(u)
     return parser
+
+
+def _add_edit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("photos", nargs="+", metavar="PHOTO")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (.jpg, .png, .tif), or a folder (ending in /) for several photos")
+    _add_analysis_options(p)
+    p.add_argument("--distance-cm", type=_positive, metavar="CM", help="capture distance (default: estimated from the iris size)")
+    p.add_argument("--mesh", metavar="OUT.glb", help="also export the 3D mesh (.glb, .obj or .ply); one photo only")
+    p.add_argument("--json", metavar="REPORT.json", help="write the estimates, timings and output paths as JSON")
+    p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality, 1-100 (default 95)")
+    p.add_argument("--overwrite", action="store_true", help="allow writing over the input photo")
 
 
 def _print_analysis(summary: dict, timings: dict[str, float]) -> None:
@@ -121,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "analyze":
             return cmd_analyze(args)
+        if args.command in ("edit", "undistort"):
+            from super_gui.cli_edit import run_edit
+
+            return run_edit(args)
         parser.print_help()
         return EXIT_USAGE
     except UserInputError as e:

@@ -1,0 +1,55 @@
+#version 330
+// Pass 2, over the output window: visibility blend (3-band Laplacian pyramid from the mipmaps of pass 1),
+// the person over the background plate, and the paste into the photo (DESIGN.md §4).
+uniform sampler2D u_warped;      // pass 1, mipmapped: rgb, a = matte x coverage
+uniform sampler2D u_generated;   // pass 1, mipmapped
+uniform sampler2D u_visibility;  // pass 1, mipmapped: r = validity x quality, g = edit weight, b = coverage
+uniform sampler2D u_photo;       // the photo crop at this scale (base pixels, fetched exactly)
+uniform ivec2 u_photo_offset;    // photo texel of output pixel (0, 0)
+uniform sampler2D u_plate;       // working grid: rgb = background plate, a = where the person was (grown)
+uniform sampler2D u_edit_old;    // working grid: where the edit may touch the original photo (soft)
+uniform vec4 u_window;           // output window in full-resolution pixels: x0, y0, w, h
+uniform vec4 u_work;             // working grid rectangle, same units
+uniform float u_blur_lod;        // mip level of the visibility blur (log2 of its radius in output pixels)
+uniform float u_paste_lod;       // mip level of the paste-edge feather
+
+in vec2 v_uv;
+out vec4 out_colour;
+
+float visibility_alpha(float lod) {
+    vec4 v = textureLod(u_visibility, v_uv, lod);
+    float seen = v.r / max(v.b, 1e-4);
+    // Seen head-on up to ~65 deg counts fully; fades to nothing near pixels the warp never covered.
+    return clamp((seen - 0.12) / 0.3, 0.0, 1.0) * smoothstep(0.8, 1.0, v.b);
+}
+
+vec3 level(sampler2D t, float lod) {
+    float cov = textureLod(u_visibility, v_uv, lod).b;
+    return textureLod(t, v_uv, lod).rgb / max(cov, 1e-4);
+}
+
+void main() {
+    vec2 full_px = u_window.xy + v_uv * u_window.zw;
+    vec2 work_uv = (full_px - u_work.xy) / u_work.zw;
+    vec3 base = texelFetch(u_photo, ivec2(gl_FragCoord.xy) + u_photo_offset, 0).rgb;
+
+    float a0 = visibility_alpha(u_blur_lod);
+    float a1 = visibility_alpha(u_blur_lod + 1.0);
+    float a2 = visibility_alpha(u_blur_lod + 2.0);
+    vec3 w0 = level(u_warped, 0.0), w1 = level(u_warped, 1.5), w2 = level(u_warped, 3.0);
+    vec3 g0 = level(u_generated, 0.0), g1 = level(u_generated, 1.5), g2 = level(u_generated, 3.0);
+    vec3 person = a0 * (w0 - w1) + (1.0 - a0) * (g0 - g1)
+                + a1 * (w1 - w2) + (1.0 - a1) * (g1 - g2)
+                + a2 * w2 + (1.0 - a2) * g2;
+    person = clamp(person, 0.0, 1.0);
+
+    float matte = textureLod(u_warped, v_uv, 0.5).a;
+    vec4 plate = texture(u_plate, work_uv);
+    vec3 background = mix(base, plate.rgb, plate.a);
+    vec3 edited = mix(background, person, matte);
+
+    float reach_new = textureLod(u_visibility, v_uv, u_paste_lod).g;
+    float reach_old = texture(u_edit_old, work_uv).r;
+    float m = clamp(max(reach_new, reach_old) * 6.0, 0.0, 1.0);
+    out_colour = vec4(m > 0.0 ? mix(base, edited, m) : base, m);
+}

@@ -1,0 +1,168 @@
+"""``edit`` and ``undistort``: one photo or a batch, each through the same pipeline the editor runs.
+
+A batch keeps going past a failing photo, reports each failure in one line and exits 2 (bad input) or
+1 (an internal error) at the end. Outputs are validated before any work (format, folder, never the input
+unless ``--overwrite``) and written atomically. No Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from super_gui import __version__
+from super_gui.core.camera import UNDISTORT_FOCAL_MM, View
+from super_gui.errors import UserInputError
+
+WRITABLE = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+
+
+def _view(args: argparse.Namespace) -> View:
+    if args.command == "undistort":
+        return View(focal_35mm=UNDISTORT_FOCAL_MM)
+    return View(yaw_deg=args.yaw, pitch_deg=args.pitch, focal_35mm=args.focal)
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
+    """(input, output) pairs. Several inputs need an output folder; so does an output ending in '/'."""
+    photos = [Path(p) for p in args.photos]
+    out = Path(args.output)
+    as_folder = len(photos) > 1 or args.output.endswith(("/", "\\")) or out.is_dir()
+    if not as_folder:
+        return [(photos[0], out)]
+    if not out.is_dir():
+        if out.exists():
+            raise UserInputError(f"{out} is a file; with several photos, -o must name a folder.")
+        out.mkdir(parents=True)
+    if args.mesh:
+        raise UserInputError("--mesh works with one photo at a time.")
+    pairs = []
+    for p in photos:
+        suffix = p.suffix.lower() if p.suffix.lower() in WRITABLE else ".jpg"
+        pairs.append((p, out / (p.stem + suffix)))
+    return pairs
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: View) -> dict:
+    """Run the whole edit for one photo; returns the report. Raises UserInputError for bad input."""
+    from super_gui.core.export import check_output_path, export_image, write_sidecar
+    from super_gui.core.image_io import load_photo
+    from super_gui.core.mesh import export_mesh
+    from super_gui.core.pipeline import PortraitRenderer, check_view, prepare
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    out_path = check_output_path(photo_path, out_path, overwrite=args.overwrite)
+    if args.mesh and Path(args.mesh).suffix.lower() not in (".glb", ".obj", ".ply"):
+        raise UserInputError(f"Cannot write a mesh as {Path(args.mesh).name}: use a .glb, .obj or .ply file name.")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise UserInputError(f"The folder for the report {args.json} does not exist.")
+    if not 1 <= args.quality <= 100:
+        raise UserInputError(f"JPEG quality must be 1-100, not {args.quality}.")
+    t = time.perf_counter()
+    photo = load_photo(photo_path)
+    timings["load"] = time.perf_counter() - t
+    prepared = prepare(photo, face_index=args.face, capture_focal_35mm=args.capture_focal, distance_cm=args.distance_cm)
+    faces = prepared.analysis.faces
+    if faces.ambiguous:
+        raise UserInputError(f"{photo_path.name} has {len(faces.faces)} faces of similar size ({faces.describe_faces()}); choose one with --face N.")
+    check_view(view, prepared.analysis.focal.focal_35mm)
+    timings.update(prepared.timings_s)
+    t = time.perf_counter()
+    renderer = PortraitRenderer(prepared)
+    try:
+        timings["upload"] = time.perf_counter() - t
+        t = time.perf_counter()
+        rendered = renderer.render(view, full=True)
+        timings["render"] = time.perf_counter() - t
+    finally:
+        renderer.release()
+    t = time.perf_counter()
+    export_image(photo, rendered.image, out_path, jpeg_quality=args.quality, overwrite=args.overwrite)
+    timings["export"] = time.perf_counter() - t
+    mesh_path = None
+    if args.mesh:
+        t = time.perf_counter()
+        inv = prepared.inversion
+        export_mesh(prepared.mesh, inv.texture, inv.origin, args.mesh)
+        mesh_path = str(Path(args.mesh).resolve())
+        timings["mesh_export"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    a = prepared.analysis
+    report = {
+        "software": f"super_gui {__version__}",
+        "input": str(photo_path.resolve()),
+        "input_sha256": _sha256(photo_path),
+        "output": str(out_path),
+        "mesh": mesh_path,
+        "command": args.command,
+        "settings": {
+            "yaw_deg": view.yaw_deg,
+            "pitch_deg": view.pitch_deg,
+            "focal_35mm": view.focal_35mm if view.focal_35mm is not None else a.focal.focal_35mm,
+            "capture_focal_35mm": a.focal.focal_35mm,
+            "distance_cm": round(a.distance_m * 100, 3),
+            "face": faces.chosen,
+            "backend": prepared.inversion.backend,
+            "jpeg_quality": args.quality,
+        },
+        "reproduce": _reproduce_command(photo_path, out_path, view, a, faces.chosen),
+        "estimates": a.summary(),
+        "timings_s": {k: round(v, 4) for k, v in timings.items()},
+    }
+    report["sidecar"] = str(write_sidecar(out_path, report))
+    return report
+
+
+def _reproduce_command(photo: Path, out: Path, view: View, a, face: int) -> str:
+    focal = view.focal_35mm if view.focal_35mm is not None else a.focal.focal_35mm
+    return (
+        f"python main.py edit {photo} -o {out} --yaw {view.yaw_deg:g} --pitch {view.pitch_deg:g} --focal {focal:g} "
+        f"--capture-focal {a.focal.focal_35mm:g} --distance-cm {a.distance_m * 100:.3f} --face {face}"
+    )
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    from super_gui.core.atomic import write_json_atomic
+
+    view = _view(args)
+    pairs = _outputs(args)
+    reports: list[dict] = []
+    failed = internal = False
+    for src, dst in pairs:
+        try:
+            rep = edit_one(src, dst, args, view)
+            reports.append(rep)
+            t = rep["timings_s"]
+            print(f"{src.name} -> {dst} ({t['total']:.2f} s; distance {rep['estimates']['capture_distance_cm']:.0f} cm, capture focal {rep['settings']['capture_focal_35mm']:g} mm)")
+        except UserInputError as e:
+            if len(pairs) == 1:
+                raise
+            failed = True
+            reports.append({"input": str(src), "error": str(e)})
+            print(f"error: {src.name}: {e}", file=sys.stderr)
+        except Exception as e:  # a bug: report it and go on with the batch
+            if len(pairs) == 1:
+                raise
+            internal = True
+            traceback.print_exc()
+            reports.append({"input": str(src), "error": f"internal error: {e}"})
+            print(f"error: {src.name}: internal error in super_gui ({type(e).__name__})", file=sys.stderr)
+    if args.json:
+        write_json_atomic(args.json, reports[0] if len(pairs) == 1 else {"results": reports})
+    if len(pairs) > 1:
+        ok = sum("error" not in r for r in reports)
+        print(f"{ok} of {len(pairs)} photos done" + ("" if ok == len(pairs) else f", {len(pairs) - ok} failed"))
+    return 1 if internal else 2 if failed else 0

@@ -1,0 +1,203 @@
+"""Depth of the whole person in metres, camera space, from the face landmarks and a head proxy.
+
+* face: the Face Mesh landmarks lifted to 3D with the capture camera; MediaPipe's relative depth is
+  compressed for close faces, so it is stretched by :func:`relief_gain` (calibrated on ground-truth
+  renders, see there);
+* beyond the face oval: an ellipsoid head (forehead, hair, ears) and a neck cylinder placed in the face's
+  own frame, and a torso plane behind; the face meets the proxy through a smooth offset field, so there
+  is no step at the oval;
+* head weight (1 head, 0 torso, ramps down the neck) and edit weight (1 around the head and neck, 0 at
+  the border of the working region, so the edit fades out before the untouched photo).
+
+Pure numpy/scipy/OpenCV on a small working grid; no Qt, no GL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.interpolate import LinearNDInterpolator
+
+from super_gui.core.camera import Intrinsics
+from super_gui.core.face import FACE_OVAL, IRIS_A, IRIS_B
+from super_gui.core.fill import push_pull_fill
+
+# Head proxy in the face frame (x face-right, y face-down, z face-backward; origin E), metres.
+HEAD_CENTRE = np.array([0.0, -0.015, 0.082])
+HEAD_RADII = np.array([0.080, 0.115, 0.098])
+NECK_RADIUS = 0.058
+NECK_AXIS_Z = 0.070  # the neck's axis passes through the pivot, 0.07 m behind E
+CHIN_TO_TORSO = 0.13  # the torso starts this far below the chin
+TORSO_BEHIND_E = 0.14
+
+
+def relief_gain(distance_m: float) -> float:
+    """Factor that turns MediaPipe's relative depth (scaled like x, made metric by d/f) into true relief.
+
+    MediaPipe regresses its z from a crop, and close faces come out flattened. Regressed against
+    ground-truth depth on renders of the Lee Perry-Smith scan (bench/calibrate_depth.py), its relief is
+    0.63x the truth at 25 cm, 0.75x at 35 cm, 0.89x at 50 cm and ~1x from 1 m on; the gain interpolates
+    those points linearly in 1/d (the perspective strength).
+    """
+    inv_d = np.array([1 / 1.0, 1 / 0.5, 1 / 0.35, 1 / 0.25])
+    measured = np.array([1.0, 0.89, 0.75, 0.63])
+    x = 1.0 / max(distance_m, 0.05)
+    ratio = float(np.interp(x, inv_d, measured, left=1.0, right=measured[-1] - (x - inv_d[-1]) * 0.03))
+    return 1.0 / max(ratio, 0.4)
+
+
+def landmarks_3d(landmarks_px: np.ndarray, intr: Intrinsics, distance_m: float) -> np.ndarray:
+    """(478, 3) pixel landmarks with MediaPipe z -> (478, 3) camera-space points, metres.
+
+    The depth of landmark i is ``d + (z_i - z_E) * d / f * relief_gain(d)``, E at depth ``d``.
+    """
+    z_e = 0.5 * (landmarks_px[IRIS_A, 2] + landmarks_px[IRIS_B, 2])
+    depth = distance_m + (landmarks_px[:, 2] - z_e) * distance_m / intr.focal_px * relief_gain(distance_m)
+    return intr.unproject(landmarks_px[:, :2], depth)
+
+
+@dataclass(frozen=True)
+class WorkGrid:
+    """The working region: a rectangle of the full-resolution photo sampled at ``scale``.
+
+    Working pixel (i, j) (row, column) sits at full-resolution pixel
+    ``(x0 + (j + 0.5) / scale - 0.5, y0 + (i + 0.5) / scale - 0.5)``.
+    """
+
+    x0: int
+    y0: int
+    x1: int  # exclusive
+    y1: int
+    scale: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return max(2, round((self.y1 - self.y0) * self.scale)), max(2, round((self.x1 - self.x0) * self.scale))
+
+    def full_res_coords(self) -> tuple[np.ndarray, np.ndarray]:
+        """(h, w) float64 x and y full-resolution pixel coordinates of the working pixels."""
+        h, w = self.shape
+        sx, sy = (self.x1 - self.x0) / w, (self.y1 - self.y0) / h
+        xs = self.x0 + (np.arange(w) + 0.5) * sx - 0.5
+        ys = self.y0 + (np.arange(h) + 0.5) * sy - 0.5
+        return np.meshgrid(xs, ys)
+
+
+@dataclass(frozen=True)
+class PersonDepth:
+    """Working-grid maps (all (h, w) float32): depth (m), head weight, edit weight, face mask, person."""
+
+    grid: WorkGrid
+    depth_m: np.ndarray
+    head_weight: np.ndarray
+    edit_weight: np.ndarray
+    face_mask: np.ndarray
+    person: np.ndarray
+
+
+def working_region(E: np.ndarray, R: np.ndarray, intr: Intrinsics, long_side: int) -> WorkGrid:
+    """The rectangle the edit can touch: head, neck and shoulders around E, clipped to the photo."""
+    corners = np.array([[x, y, 0.0] for x in (-0.26, 0.26) for y in (-0.27, 0.36)])
+    pts = E + corners @ R.T
+    px = intr.project(pts)
+    x0, y0 = np.floor(px.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(px.max(axis=0)).astype(int) + 1
+    x0, y0 = max(0, x0), max(0, y0)
+    x1, y1 = min(intr.width, x1), min(intr.height, y1)
+    scale = min(1.0, long_side / max(x1 - x0, y1 - y0))
+    return WorkGrid(int(x0), int(y0), int(x1), int(y1), scale)
+
+
+def _ray_ellipsoid(rays: np.ndarray, centre: np.ndarray, R: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Depth (z) of the front hit of rays from the origin on an ellipsoid, and the normalised miss
+    distance (<= 1 for a hit). Misses get the depth of the ray's closest approach, which meets the
+    hits continuously at the silhouette."""
+    o = -(centre @ R) / radii  # origin in the ellipsoid's unit-sphere frame
+    v = (rays @ R) / radii
+    a = np.einsum("...i,...i", v, v)
+    b = np.einsum("...i,...i", v, o)
+    c = o @ o - 1.0
+    t_close = -b / a
+    miss = np.sqrt(np.maximum(c + 1.0 - b * b / a, 0.0))  # distance of closest approach in unit radii
+    disc = b * b - a * c
+    t_hit = (-b - np.sqrt(np.maximum(disc, 0.0))) / a
+    t = np.where(disc > 0, t_hit, t_close)
+    return t * rays[..., 2], miss
+
+
+def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def person_depth(
+    landmarks_px: np.ndarray,
+    intr: Intrinsics,
+    distance_m: float,
+    E: np.ndarray,
+    R: np.ndarray,
+    person_mask: np.ndarray,
+    grid: WorkGrid,
+) -> PersonDepth:
+    """Depth, head weight and edit weight of the person on ``grid``.
+
+    person_mask: (h, w) float32 in [0, 1] on the grid. E, R: eye midpoint and face frame (camera space).
+    """
+    h, w = grid.shape
+    X, Y = grid.full_res_coords()
+    rays = np.stack([(X - intr.cx) / intr.focal_px, (Y - intr.cy) / intr.focal_px, np.ones_like(X)], axis=-1)
+
+    # Proxy solids, all in the face frame, so a turned or tilted head gets a turned proxy.
+    d_head, _ = _ray_ellipsoid(rays, E + R @ HEAD_CENTRE, R, HEAD_RADII)
+    neck_centre = E + R @ np.array([0.0, 0.0, NECK_AXIS_Z])
+    d_neck, _ = _ray_ellipsoid(rays, neck_centre, R, np.array([NECK_RADIUS, 10.0, NECK_RADIUS * 0.9]))
+    # Face-frame height of each pixel's point on E's depth plane (for zones and weights).
+    on_plane = rays * (distance_m / rays[..., 2:3])
+    y_face = (on_plane - E) @ R[:, 1]
+
+    pts = landmarks_3d(landmarks_px, intr, distance_m)
+    chin_y = float((pts[152] - E) @ R[:, 1])
+    torso = distance_m + TORSO_BEHIND_E
+    w_head = 1.0 - _smoothstep(chin_y - 0.01, chin_y + 0.03, y_face)
+    w_torso = _smoothstep(chin_y + 0.04, chin_y + CHIN_TO_TORSO, y_face)
+    neck = np.maximum(d_neck, distance_m)  # the neck never comes in front of the eyes
+    proxy = w_head * d_head + (1 - w_head) * ((1 - w_torso) * neck + w_torso * torso)
+
+    # Face depth from the landmarks, interpolated over the mesh (eyes and mouth included).
+    wx = (landmarks_px[:, 0] - grid.x0 + 0.5) * (w / (grid.x1 - grid.x0)) - 0.5
+    wy = (landmarks_px[:, 1] - grid.y0 + 0.5) * (h / (grid.y1 - grid.y0)) - 0.5
+    interp = LinearNDInterpolator(np.stack([wx, wy], axis=1), pts[:, 2])
+    jj, ii = np.meshgrid(np.arange(w), np.arange(h))
+    d_face = interp(jj, ii)
+    oval = np.stack([wx[list(FACE_OVAL)], wy[list(FACE_OVAL)]], axis=1).astype(np.int32)
+    face_mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(face_mask, [oval], 1)
+    face = (face_mask > 0) & np.isfinite(d_face)
+
+    # Meet the proxy without a step: carry the face-minus-proxy offset outward, fading with distance.
+    offset = push_pull_fill(np.where(face, d_face - proxy, 0.0), face)
+    face_px = max(4.0, float(np.linalg.norm([wx[234] - wx[454], wy[234] - wy[454]])))
+    dist = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 5)
+    fade = np.exp(-((dist / (0.25 * face_px)) ** 2))
+    depth = np.where(face, d_face, proxy + offset * fade).astype(np.float32)
+
+    # Head weight from the face-frame height of each surface point: 1 above the chin, 0 down the neck.
+    surf = rays * depth[..., None]
+    y_surf = (surf - E) @ R[:, 1]
+    head_w = 1.0 - _smoothstep(chin_y + 0.005, chin_y + 0.085, y_surf)
+    # Edit weight: only the head changes (DESIGN.md §1). It is 1 on the head, fades out down the neck
+    # before the shoulders and sideways beyond the hair, so the torso and background stay put.
+    x_surf = (surf - E) @ R[:, 0]
+    down = 1.0 - _smoothstep(chin_y + 0.02, chin_y + 0.075, y_surf)
+    side = 1.0 - _smoothstep(0.10, 0.15, np.abs(x_surf))
+    edit_w = down * side
+    return PersonDepth(
+        grid,
+        depth,
+        head_w.astype(np.float32),
+        edit_w.astype(np.float32),
+        face.astype(np.float32),
+        person_mask.astype(np.float32),
+    )

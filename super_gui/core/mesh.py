@@ -1,0 +1,185 @@
+"""Depth-induced mesh: the person's depth map turned into triangles in capture camera space.
+
+Vertices are denser on the face than elsewhere (Delaunay over an adaptive point set, so there are no
+T-junction cracks), unprojected with the capture camera; triangles are dropped outside the person and
+flagged *torn* across depth discontinuities; texture coordinates are the source pixel positions.
+Per-vertex attributes drive the renderer: head weight (rotation), edit weight (how far the vertex
+follows the virtual camera rather than staying at its source pixel) and source-view quality (cosine
+between the surface normal and the ray that photographed it).
+
+Exports GLB, OBJ and PLY with the photo as texture (trimesh). No Qt, no GL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from super_gui.core.camera import Intrinsics
+from super_gui.core.depth import PersonDepth
+
+TEAR_DEPTH_M = 0.035  # a triangle spanning more depth than this (and steeper than TEAR_SLOPE) is torn
+TEAR_SLOPE = 4.0  # depth change per unit of lateral extent
+
+
+@dataclass(frozen=True)
+class PersonMesh:
+    """Triangles in capture camera space (metres) with per-vertex attributes (all float32).
+
+    positions (N, 3); source_px (N, 2) full-resolution pixel of each vertex; head_weight, edit_weight,
+    quality (N,); normals (N, 3) unit, facing the camera; triangles (M, 3) int32; torn (M,) bool.
+    """
+
+    positions: np.ndarray
+    source_px: np.ndarray
+    normals: np.ndarray
+    head_weight: np.ndarray
+    edit_weight: np.ndarray
+    quality: np.ndarray
+    triangles: np.ndarray
+    torn: np.ndarray
+
+    @property
+    def n_vertices(self) -> int:
+        return int(self.positions.shape[0])
+
+    @property
+    def n_triangles(self) -> int:
+        return int(self.triangles.shape[0])
+
+
+def _sample_points(depth: PersonDepth, fine_px: float, coarse_px: float) -> np.ndarray:
+    """(N, 2) working-grid points (x, y): a fine lattice on and around the face, a coarse one elsewhere
+    on the person, plus the person's outline so the silhouette is followed closely."""
+    h, w = depth.depth_m.shape
+    person = (depth.person > 0.5).astype(np.uint8)
+    near_face = cv2.dilate((depth.face_mask > 0).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, int(fine_px * 3)))
+    pts = []
+    for step, region in ((fine_px, near_face), (coarse_px, person & (1 - near_face))):
+        ys, xs = np.mgrid[0 : h : step, 0 : w : step]
+        xs, ys = xs.ravel(), ys.ravel()
+        keep = region[np.clip(ys.round().astype(int), 0, h - 1), np.clip(xs.round().astype(int), 0, w - 1)] > 0
+        pts.append(np.stack([xs[keep], ys[keep]], axis=1))
+    contours, _ = cv2.findContours(person, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    for c in contours:
+        c = c[:, 0, :].astype(np.float64)
+        pts.append(c[:: max(1, int(fine_px))])
+    # The region's corners keep the triangulation's hull simple.
+    pts.append(np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], dtype=np.float64))
+    p = np.concatenate(pts).astype(np.float64)
+    return np.unique(np.round(p, 2), axis=0)
+
+
+def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return cv2.remap(img.astype(np.float32), x.astype(np.float32)[None], y.astype(np.float32)[None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+
+
+def vertex_normals(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(N, 3) area-weighted vertex normals, oriented toward the camera (negative z)."""
+    v = positions.astype(np.float64)
+    t = triangles
+    fn = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
+    n = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(n, t[:, k], fn)
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    flip = np.einsum("ij,ij->i", n, v) > 0  # must face the camera at the origin
+    n[flip] *= -1
+    return n
+
+
+def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = None) -> PersonMesh:
+    """Triangulate ``depth`` (a working grid over the person) into a :class:`PersonMesh`."""
+    h, w = depth.depth_m.shape
+    if fine_px is None:
+        fine_px = max(2.0, max(h, w) / 220.0)
+    coarse_px = 3.0 * fine_px
+    pts = _sample_points(depth, fine_px, coarse_px)
+    tri = Delaunay(pts).simplices.astype(np.int32)
+    xs, ys = pts[:, 0], pts[:, 1]
+    person = _bilinear(depth.person, xs, ys)
+    # Drop triangles off the person: their centre and all corners must be (mostly) on it.
+    cx, cy = pts[tri].mean(axis=1).T
+    on = (_bilinear(depth.person, cx, cy) > 0.5) & (person[tri].min(axis=1) > 0.2)
+    tri = tri[on]
+    used = np.unique(tri)
+    remap = -np.ones(len(pts), np.int64)
+    remap[used] = np.arange(len(used))
+    tri = remap[tri].astype(np.int32)
+    xs, ys = xs[used], ys[used]
+
+    g = depth.grid
+    sx, sy = (g.x1 - g.x0) / w, (g.y1 - g.y0) / h
+    src = np.stack([g.x0 + (xs + 0.5) * sx - 0.5, g.y0 + (ys + 0.5) * sy - 0.5], axis=1)
+    z = _bilinear(depth.depth_m, xs, ys)
+    pos = intr.unproject(src, z)
+
+    # Tear where the depth jumps: a steep triangle spanning a lot of depth is two surfaces, not one.
+    zt = z[tri]
+    span = zt.max(axis=1) - zt.min(axis=1)
+    lateral = np.linalg.norm(pos[tri][:, :, :2] - pos[tri][:, :, :2].mean(axis=1, keepdims=True), axis=2).max(axis=1)
+    torn = (span > TEAR_DEPTH_M) & (span > TEAR_SLOPE * np.maximum(lateral, 1e-6))
+
+    normals = vertex_normals(pos, tri[~torn] if (~torn).any() else tri)
+    rays = pos / np.linalg.norm(pos, axis=1, keepdims=True)
+    quality = np.clip(-np.einsum("ij,ij->i", normals, rays), 0.0, 1.0)
+    return PersonMesh(
+        positions=pos.astype(np.float32),
+        source_px=src.astype(np.float32),
+        normals=normals.astype(np.float32),
+        head_weight=_bilinear(depth.head_weight, xs, ys).astype(np.float32),
+        edit_weight=_bilinear(depth.edit_weight, xs, ys).astype(np.float32),
+        quality=quality.astype(np.float32),
+        triangles=tri,
+        torn=torn,
+    )
+
+
+def export_mesh(mesh: PersonMesh, texture_rgb8: np.ndarray, texture_origin: tuple[int, int], path: str | os.PathLike) -> None:
+    """Write the mesh with ``texture_rgb8`` (an (h, w, 3) uint8 crop of the photo whose top-left pixel is
+    ``texture_origin`` in full-resolution pixels) as GLB, OBJ (+ MTL + PNG) or PLY (vertex colours).
+
+    Coordinates are converted from OpenCV camera space (y down, z forward) to the y-up, z-toward-viewer
+    convention of glTF/OBJ viewers, in metres. Written atomically (GLB, PLY) or as a set (OBJ).
+    """
+    import trimesh
+    from PIL import Image
+
+    from super_gui.core.atomic import atomic_path
+
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in (".glb", ".obj", ".ply"):
+        from super_gui.errors import UserInputError
+
+        raise UserInputError(f"Cannot write a mesh as {path.name}: use a .glb, .obj or .ply file name.")
+    faces = mesh.triangles[~mesh.torn]
+    verts = mesh.positions.astype(np.float64) * np.array([1.0, -1.0, -1.0])
+    faces = faces[:, ::-1]  # the y/z flip mirrors the winding
+    th, tw = texture_rgb8.shape[:2]
+    u = (mesh.source_px[:, 0] - texture_origin[0] + 0.5) / tw
+    v = 1.0 - (mesh.source_px[:, 1] - texture_origin[1] + 0.5) / th
+    uv = np.stack([u, v], axis=1)
+    if ext == ".ply":
+        px = np.clip(np.round(mesh.source_px - np.array(texture_origin)), 0, [tw - 1, th - 1]).astype(int)
+        colours = np.concatenate([texture_rgb8[px[:, 1], px[:, 0]], np.full((len(px), 1), 255, np.uint8)], axis=1)
+        tm = trimesh.Trimesh(verts, faces, vertex_colors=colours, process=False)
+    else:
+        material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(texture_rgb8))
+        tm = trimesh.Trimesh(verts, faces, visual=trimesh.visual.TextureVisuals(uv=uv, material=material), process=False)
+    if ext == ".obj":
+        files = trimesh.exchange.obj.export_obj(tm, include_texture=True, return_texture=True, mtl_name=path.stem + ".mtl")
+        text, extras = files if isinstance(files, tuple) else (files, {})
+        for name, data in extras.items():
+            with atomic_path(path.parent / name) as tmp:
+                tmp.write_bytes(data)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+        return
+    with atomic_path(path) as tmp:
+        tm.export(tmp, file_type=ext[1:])

@@ -1,0 +1,194 @@
+"""The whole edit, shared by the CLI and the editor: load -> analyze -> invert -> mesh, once per photo
+(:func:`prepare`), then render -> blend for every view (:class:`PortraitRenderer`).
+
+``prepare`` is plain CPU work with progress and cancellation (the editor runs it in a worker thread).
+``PortraitRenderer`` owns the GL scene: it must be created and used on one thread (the one that owns the
+context); it uploads textures once and re-uses them for every view. No Qt.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from super_gui.core.analysis import PhotoAnalysis, analyze_photo, no_progress
+from super_gui.core.camera import View, VirtualCamera, virtual_camera
+from super_gui.core.image_io import Photo
+from super_gui.core.mesh import PersonMesh, build_mesh
+from super_gui.errors import Cancelled, UserInputError
+from super_gui.inversion.base import Inversion, backend
+
+Progress = Callable[[float, str], None]
+PREVIEW_LONG_SIDE = 1024
+YAW_RANGE = (-30.0, 30.0)
+PITCH_RANGE = (-20.0, 20.0)
+MAX_FOCAL_MM = 200.0
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything about one photo that does not depend on the view."""
+
+    photo: Photo
+    analysis: PhotoAnalysis
+    inversion: Inversion
+    mesh: PersonMesh
+    timings_s: dict = field(default_factory=dict)
+
+
+def check_view(view: View, capture_focal_35mm: float) -> None:
+    """Refuse views outside what the editor offers (its sliders' ranges), with a plain message."""
+    if not YAW_RANGE[0] <= view.yaw_deg <= YAW_RANGE[1]:
+        raise UserInputError(f"Yaw {view.yaw_deg:g} deg is outside the supported range ({YAW_RANGE[0]:g} to {YAW_RANGE[1]:g} deg).")
+    if not PITCH_RANGE[0] <= view.pitch_deg <= PITCH_RANGE[1]:
+        raise UserInputError(f"Pitch {view.pitch_deg:g} deg is outside the supported range ({PITCH_RANGE[0]:g} to {PITCH_RANGE[1]:g} deg).")
+    if view.focal_35mm is not None and not (min(10.0, capture_focal_35mm) <= view.focal_35mm <= max(MAX_FOCAL_MM, capture_focal_35mm)):
+        raise UserInputError(f"A focal length of {view.focal_35mm:g} mm is outside the supported range (10 to {MAX_FOCAL_MM:g} mm).")
+
+
+def prepare(
+    photo: Photo,
+    *,
+    face_index: int | None = None,
+    capture_focal_35mm: float | None = None,
+    distance_cm: float | None = None,
+    backend_name: str = "landmark",
+    progress: Progress = no_progress,
+    is_cancelled: Callable[[], bool] = lambda: False,
+) -> Prepared:
+    """Analyse and invert ``photo`` and build its mesh (the slow, once-per-photo part)."""
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    analysis = analyze_photo(
+        photo,
+        face_index=face_index,
+        capture_focal_35mm=capture_focal_35mm,
+        distance_cm=distance_cm,
+        progress=lambda f, m: progress(0.4 * f, m),
+        is_cancelled=is_cancelled,
+    )
+    timings["analysis"] = time.perf_counter() - t
+    t = time.perf_counter()
+    inv = backend(backend_name).invert(photo, analysis, lambda f, m: progress(0.4 + 0.5 * f, m), is_cancelled)
+    timings["inversion"] = time.perf_counter() - t
+    if is_cancelled():
+        raise Cancelled()
+    t = time.perf_counter()
+    mesh = build_mesh(inv.depth, analysis.intrinsics)
+    timings["mesh"] = time.perf_counter() - t
+    progress(1.0, "Ready")
+    return Prepared(photo, analysis, inv, mesh, timings)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A finished view: ``image`` (H, W, 3) in the photo's dtype, at ``scale`` of the photo's size."""
+
+    image: np.ndarray
+    scale: float
+    view: View
+    timings_s: dict
+
+
+def _soft_reach(edit_weight: np.ndarray, person: np.ndarray, grow_px: float) -> np.ndarray:
+    """(h, w) float32: where the edit may touch the original photo (the head as it was), grown by
+    ``grow_px`` and feathered; exactly 0 beyond."""
+    region = ((edit_weight > 1e-3) & (person > 0.05)).astype(np.uint8)
+    r = max(1, int(round(grow_px)))
+    grown = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    soft = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), max(0.5, r / 2.0))
+    return np.where(grown > 0, np.maximum(soft, region), 0.0).astype(np.float32)
+
+
+class PortraitRenderer:
+    """Renders views of a prepared photo. Create and use on the thread that owns ``ctx``."""
+
+    def __init__(self, prepared: Prepared, ctx=None, preview_long_side: int = PREVIEW_LONG_SIDE):
+        from super_gui.render.context import thread_context
+        from super_gui.render.scene import PortraitScene, SceneInputs
+
+        self.prepared = prepared
+        self.ctx = ctx or thread_context()
+        inv = prepared.inversion
+        d = inv.depth
+        g = d.grid
+        face_work = prepared.analysis.faces.face.eye_distance_px * g.scale
+        inputs = SceneInputs(
+            mesh=prepared.mesh,
+            work_rect=(float(g.x0), float(g.y0), float(g.x1 - g.x0), float(g.y1 - g.y0)),
+            twin_px=inv.twin_px,
+            mirror_aux=inv.mirror_aux,
+            plate=inv.plate,
+            edit_old=_soft_reach(d.edit_weight, d.person, 0.12 * face_work),
+        )
+        self.scene = PortraitScene(self.ctx, inputs)
+        photo = prepared.photo
+        self.preview_scale = min(1.0, preview_long_side / max(photo.width, photo.height))
+        self._base: dict[float, np.ndarray] = {}
+        self._ensure_scale(self.preview_scale)
+
+    def output_size(self, scale: float) -> tuple[int, int]:
+        p = self.prepared.photo
+        return (p.width, p.height) if scale == 1.0 else (max(1, round(p.width * scale)), max(1, round(p.height * scale)))
+
+    def base_image(self, scale: float) -> np.ndarray:
+        """The photo at ``scale`` ((H, W, 3), the photo's dtype at full scale, uint8 for previews)."""
+        if scale not in self._base:
+            p = self.prepared.photo
+            self._base[scale] = p.rgb if scale == 1.0 else cv2.resize(p.rgb8, self.output_size(scale), interpolation=cv2.INTER_AREA)
+        return self._base[scale]
+
+    def _ensure_scale(self, scale: float) -> None:
+        """Upload the photo crop for ``scale`` once (full resolution only when first exported)."""
+        if self.scene.has_scale(scale):
+            return
+        inv = self.prepared.inversion
+        g = inv.depth.grid
+        W, H = self.output_size(scale)
+        ox, oy = int(np.floor(g.x0 * scale)), int(np.floor(g.y0 * scale))
+        ex, ey = min(W, int(np.ceil(g.x1 * scale))), min(H, int(np.ceil(g.y1 * scale)))
+        if scale == 1.0:
+            rgb, matte = inv.texture, inv.matte
+        else:
+            rgb = self.base_image(scale)[oy:ey, ox:ex]
+            matte = cv2.resize(inv.matte, (ex - ox, ey - oy), interpolation=cv2.INTER_AREA)
+        rect = (ox / scale, oy / scale, (ex - ox) / scale, (ey - oy) / scale)
+        self.scene.upload_scale(scale, np.dstack([rgb, matte]), rect, (ox, oy))
+
+    def camera(self, view: View) -> VirtualCamera:
+        a = self.prepared.analysis
+        return virtual_camera(a.intrinsics, a.focal.focal_35mm, a.eye_midpoint, a.face_rotation, view)
+
+    def render(self, view: View, *, full: bool = False) -> Rendered:
+        """The blended view at preview scale, or at full resolution (``full=True``)."""
+        t0 = time.perf_counter()
+        scale = 1.0 if full else self.preview_scale
+        a = self.prepared.analysis
+        base = self.base_image(scale)
+        if view.is_identity(a.focal.focal_35mm):
+            return Rendered(base, scale, view, {"total": time.perf_counter() - t0})
+        t = time.perf_counter()
+        self._ensure_scale(scale)
+        timings = {"upload": time.perf_counter() - t}
+        crop, timings["render"] = self.scene.render(self.camera(view), scale, a.faces.face.eye_distance_px * scale)
+        t = time.perf_counter()
+        ox, oy = self.scene._scales[scale].origin
+        h, w = crop.shape[:2]
+        image = base.copy()
+        if base.dtype == np.uint8:
+            image[oy : oy + h, ox : ox + w] = crop[..., :3]
+        else:
+            # 16-bit: the head is blended in 8 bits on the GPU; every other pixel keeps its 16 bits.
+            region = image[oy : oy + h, ox : ox + w]
+            touched = crop[..., 3] > 0
+            region[touched] = crop[..., :3][touched].astype(np.uint16) * 257
+        timings["paste"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - t0
+        return Rendered(image, scale, view, timings)
+
+    def release(self) -> None:
+        self.scene.release()

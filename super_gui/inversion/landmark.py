@@ -1,0 +1,200 @@
+"""The ``landmark`` inversion backend: CPU only, offline, fast.
+
+Geometry: :mod:`super_gui.core.depth` (face landmarks lifted with calibrated relief, a head proxy, the
+torso). Generated texture: the face completed from its mirror side where the photo saw it badly
+(foreshortened cheek of a turned head), colour-matched in the low frequencies; the rest is the photo.
+Background plate: the photo with the person filled in from the surrounding background.
+
+Progress is reported through ``progress(fraction, message)``; ``is_cancelled()`` is polled between
+stages and :class:`super_gui.errors.Cancelled` raised.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Callable
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from super_gui.core.analysis import PhotoAnalysis
+from super_gui.core.depth import PersonDepth, WorkGrid, person_depth, working_region
+from super_gui.core.fill import push_pull_fill
+from super_gui.core.headpose import face_template
+from super_gui.core.image_io import Photo
+from super_gui.errors import Cancelled
+from super_gui.inversion.base import Inversion, Progress
+
+WORK_LONG_SIDE = 640
+
+
+@functools.lru_cache(maxsize=1)
+def face_triangles() -> np.ndarray:
+    """(T, 3) triangles over the 468 face landmarks (Delaunay of the frontal template: eyes and mouth
+    are covered too, which mirror-warping needs)."""
+    pts = face_template().points_m[:468, :2]
+    return Delaunay(pts).simplices.astype(np.int32)
+
+
+def _grid_maps(grid: WorkGrid) -> tuple[np.ndarray, np.ndarray]:
+    X, Y = grid.full_res_coords()
+    return X.astype(np.float32), Y.astype(np.float32)
+
+
+def _to_grid(img: np.ndarray, grid: WorkGrid, src_size: tuple[int, int]) -> np.ndarray:
+    """Sample an image covering the whole photo (any resolution) on the working grid."""
+    X, Y = _grid_maps(grid)
+    sw, sh = src_size
+    ih, iw = img.shape[:2]
+    mx = (X + 0.5) * (iw / sw) - 0.5
+    my = (Y + 0.5) * (ih / sh) - 0.5
+    return cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def source_quality(depth: PersonDepth, focal_px: float, cx: float, cy: float) -> np.ndarray:
+    """(h, w) cosine between the surface normal and the capture ray, from the depth map."""
+    X, Y = depth.grid.full_res_coords()
+    z = depth.depth_m.astype(np.float64)
+    P = np.stack([(X - cx) * z / focal_px, (Y - cy) * z / focal_px, z], axis=-1)
+    dx = np.gradient(P, axis=1)
+    dy = np.gradient(P, axis=0)
+    n = np.cross(dx, dy)
+    n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+    ray = P / np.linalg.norm(P, axis=-1, keepdims=True)
+    return np.abs(np.einsum("...i,...i", n, ray)).astype(np.float32)
+
+
+def mirror_maps(landmarks_px: np.ndarray, grid: WorkGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each working pixel on the face, the full-resolution pixel of its mirror twin.
+
+    Returns map_x, map_y ((h, w) float32, full-resolution pixels) and inside ((h, w) bool). Each face
+    triangle is mapped affinely onto the triangle of the mirrored landmarks.
+    """
+    h, w = grid.shape
+    sx, sy = w / (grid.x1 - grid.x0), h / (grid.y1 - grid.y0)
+    L = landmarks_px[:, :2]
+    Lw = np.stack([(L[:, 0] - grid.x0 + 0.5) * sx - 0.5, (L[:, 1] - grid.y0 + 0.5) * sy - 0.5], axis=1)
+    tris = face_triangles()
+    mirror = face_template().mirror
+    ids = np.full((h, w), -1, np.int32)
+    for k, t in enumerate(tris):
+        cv2.fillConvexPoly(ids, np.round(Lw[t]).astype(np.int32), k)
+    # Affine map per triangle: working (x, y, 1) -> full-resolution mirror pixel.
+    A = np.zeros((len(tris), 2, 3))
+    for k, t in enumerate(tris):
+        src = np.c_[Lw[t], np.ones(3)]
+        dst = L[mirror[t]]
+        try:
+            A[k] = np.linalg.solve(src, dst).T
+        except np.linalg.LinAlgError:
+            A[k] = np.nan
+    inside = ids >= 0
+    jj, ii = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    a = A[np.maximum(ids, 0)]
+    mx = a[..., 0, 0] * jj + a[..., 0, 1] * ii + a[..., 0, 2]
+    my = a[..., 1, 0] * jj + a[..., 1, 1] * ii + a[..., 1, 2]
+    inside &= np.isfinite(mx) & np.isfinite(my)
+    return np.where(inside, mx, -1).astype(np.float32), np.where(inside, my, -1).astype(np.float32), inside
+
+
+def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalysis) -> tuple[np.ndarray, np.ndarray]:
+    """How the renderer completes the face from its mirror side, on the working grid.
+
+    small: (h, w, 3) uint8, the photo on the working grid. Returns ``twin_px`` ((h, w, 2) float32:
+    full-resolution pixel of each pixel's mirror twin, filled smoothly off the face so bilinear lookups
+    stay sane) and ``aux`` ((h, w, 4) uint8: rgb = low-frequency colour gain / 2, a = mirror weight).
+    The weight is high where this side was seen badly and its twin well (the far cheek of a turned head).
+    """
+    grid = depth.grid
+    intr = analysis.intrinsics
+    q = source_quality(depth, intr.focal_px, intr.cx, intr.cy)
+    mx, my, inside = mirror_maps(analysis.faces.face.landmarks, grid)
+    h, w = grid.shape
+    sx, sy = w / (grid.x1 - grid.x0), h / (grid.y1 - grid.y0)
+    wx, wy = (mx - grid.x0 + 0.5) * sx - 0.5, (my - grid.y0 + 0.5) * sy - 0.5
+    q_twin = cv2.remap(q, wx, wy, cv2.INTER_LINEAR, borderValue=0)
+    face = inside & (depth.face_mask > 0)
+    weight = _smoothstep(0.08, 0.3, q_twin - q) * face
+    weight = cv2.GaussianBlur(weight.astype(np.float32), (0, 0), max(1.0, w / 200.0)) * face
+    # Low-frequency colour match: the twin side is lit differently; keep the lighting of this side.
+    mirrored = cv2.remap(small, wx, wy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+    good = (face & (q > 0.35) & (q_twin > 0.35)).astype(np.float32)
+    sigma = max(2.0, w / 25.0)
+    num = cv2.GaussianBlur(small.astype(np.float32) * good[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(mirrored * good[..., None], (0, 0), sigma)
+    cover = cv2.GaussianBlur(good, (0, 0), sigma)
+    gain = push_pull_fill((num + 1.0) / (den + 1.0), cover > 0.05) if (cover > 0.05).any() else np.ones((h, w, 3), np.float32)
+    gain = np.clip(gain, 0.6, 1.6)
+    aux = np.dstack([np.clip(gain * 127.5, 0, 255), np.clip(weight * 255.0, 0, 255)])
+    twin = push_pull_fill(np.dstack([mx, my]), inside)
+    return twin.astype(np.float32), np.rint(aux).astype(np.uint8)
+
+
+def background_plate(small: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """(h, w, 4) uint8 on the working grid: rgb = the background with the person (grown a little) filled
+    in smoothly from around it; a = where that fill is used (the person, grown, feathered)."""
+    h, w = person.shape
+    grown = cv2.dilate((person > 0.15).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(2, w // 80)) > 0
+    filled = push_pull_fill(small.astype(np.float32), ~grown)
+    soft = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), max(1.0, w / 300.0))
+    return np.rint(np.dstack([np.clip(filled, 0, 255), np.maximum(soft, grown) * 255.0])).astype(np.uint8)
+
+
+class LandmarkBackend:
+    """Face Mesh + head proxy inversion (the default)."""
+
+    name = "landmark"
+
+    def invert(
+        self,
+        photo: Photo,
+        analysis: PhotoAnalysis,
+        progress: Progress = lambda f, m: None,
+        is_cancelled: Callable[[], bool] = lambda: False,
+    ) -> Inversion:
+        timings: dict[str, float] = {}
+
+        def stage(name: str, fraction: float, message: str, t0: float) -> None:
+            timings[name] = time.perf_counter() - t0
+            if is_cancelled():
+                raise Cancelled()
+            progress(fraction, message)
+
+        t = time.perf_counter()
+        intr = analysis.intrinsics
+        E, R = analysis.eye_midpoint, analysis.face_rotation
+        grid = working_region(E, R, intr, WORK_LONG_SIDE)
+        W, H = photo.width, photo.height
+        person_small = _to_grid(analysis.faces.person_mask, grid, (W, H))
+        depth = person_depth(analysis.faces.face.landmarks, intr, analysis.distance_m, E, R, person_small, grid)
+        stage("depth", 0.4, "Building the 3D head", t)
+
+        t = time.perf_counter()
+        crop = np.ascontiguousarray(photo.rgb8[grid.y0 : grid.y1, grid.x0 : grid.x1])
+        mask = analysis.faces.person_mask
+        # Person matte at full resolution over the crop (bilinear from the analysis scale).
+        fx, fy = mask.shape[1] / W, mask.shape[0] / H
+        to_mask = np.array([[fx, 0.0, (grid.x0 + 0.5) * fx - 0.5], [0.0, fy, (grid.y0 + 0.5) * fy - 0.5]])
+        matte = cv2.warpAffine(
+            mask, to_mask, (grid.x1 - grid.x0, grid.y1 - grid.y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+        )
+        matte = np.clip(np.rint(matte * 255.0), 0, 255).astype(np.uint8)
+        h, w = grid.shape
+        small = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
+        stage("matte", 0.5, "Cutting out the person", t)
+
+        t = time.perf_counter()
+        twin_px, mirror_aux = mirror_textures(small, depth, analysis)
+        stage("generated", 0.75, "Completing the face", t)
+
+        t = time.perf_counter()
+        plate = background_plate(small, depth.person)
+        stage("plate", 0.95, "Filling the background", t)
+        return Inversion("landmark", analysis, depth, crop, matte, twin_px, mirror_aux, plate, timings)

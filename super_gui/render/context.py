@@ -1,0 +1,50 @@
+"""OpenGL contexts for the renderer: a standalone EGL context where EGL exists (Linux, also headless),
+else the platform default (macOS, Windows). One context per thread that renders (GL is thread-affine);
+no Qt here."""
+
+from __future__ import annotations
+
+import threading
+
+import moderngl
+
+_local = threading.local()
+
+
+def create_context() -> moderngl.Context:
+    """A new standalone context (OpenGL 3.3 core or newer); EGL first, then the platform default."""
+    errors = []
+    for kwargs in ({"backend": "egl"}, {}):
+        try:
+            return moderngl.create_context(standalone=True, require=330, **kwargs)
+        except Exception as e:  # each backend fails in its own way where it is missing
+            errors.append(f"{kwargs.get('backend', 'default')}: {e}")
+    raise RuntimeError("No OpenGL 3.3 context could be created (" + "; ".join(errors) + "). On Debian/Ubuntu: apt-get install libegl1 libgl1 libgl1-mesa-dri")
+
+
+def thread_context() -> moderngl.Context:
+    """This thread's shared context, created on first use."""
+    ctx = getattr(_local, "ctx", None)
+    if ctx is None:
+        ctx = _local.ctx = create_context()
+    return ctx
+
+
+def renderer_name(ctx: moderngl.Context) -> str:
+    return f"{ctx.info.get('GL_RENDERER', '?')} (OpenGL {ctx.version_code / 100:.1f})"
+
+
+_homes: dict[int, moderngl.Framebuffer] = {}
+
+
+def bind_home_framebuffer(ctx: moderngl.Context) -> None:
+    """Bind a tiny framebuffer that lives as long as the context. Call it before releasing a bound
+    framebuffer: moderngl restores the previous binding when it creates a framebuffer, and restoring a
+    deleted one fails (GL_INVALID_OPERATION) on the next scene's first render."""
+    if ctx.screen is not None:
+        ctx.screen.use()
+        return
+    home = _homes.get(id(ctx))
+    if home is None:
+        home = _homes[id(ctx)] = ctx.simple_framebuffer((1, 1))
+    home.use()

@@ -1,0 +1,94 @@
+"""The correction end to end on real photos: the head turns the asked way, the lens change undistorts,
+and everything outside the edited region is the input, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from super_gui.core.camera import View
+from super_gui.core.face import analyze_faces
+from super_gui.core.headpose import fit_head_pose
+from super_gui.core.image_io import load_photo
+from super_gui.core.pipeline import PortraitRenderer, check_view, prepare
+from super_gui.errors import UserInputError
+
+
+@pytest.fixture(scope="module")
+def grace(tmp_path_factory, grace_rgb):
+    from tests.conftest import save
+
+    path = save(grace_rgb, tmp_path_factory.mktemp("g") / "grace.jpg", quality=95)
+    photo = load_photo(path)
+    prepared = prepare(photo)
+    renderer = PortraitRenderer(prepared)
+    yield photo, prepared, renderer
+    renderer.release()
+
+
+def _pose(rgb, prepared):
+    lm = analyze_faces(np.ascontiguousarray(rgb)).face.landmarks
+    return fit_head_pose(lm, prepared.analysis.intrinsics).pose
+
+
+@pytest.mark.parametrize("yaw,pitch", [(15, 0), (-15, 0), (0, 10)])
+def test_head_turns_the_asked_way(grace, yaw, pitch):
+    photo, prepared, renderer = grace
+    before = _pose(photo.rgb8, prepared)
+    out = renderer.render(View(yaw_deg=yaw, pitch_deg=pitch), full=True).image
+    after = _pose(out, prepared)
+    assert after.yaw_deg - before.yaw_deg == pytest.approx(yaw, abs=4.0)
+    assert after.pitch_deg - before.pitch_deg == pytest.approx(pitch, abs=4.0)
+
+
+def test_output_has_input_size_and_untouched_pixels_are_identical(grace):
+    photo, prepared, renderer = grace
+    out = renderer.render(View(yaw_deg=12, pitch_deg=-5), full=True).image
+    assert out.shape == photo.rgb.shape and out.dtype == photo.rgb.dtype
+    changed = np.any(out != photo.rgb, axis=2)
+    assert changed.any()
+    # The torso and the corners are far from the head: not one bit differs there.
+    h, w = changed.shape
+    assert not changed[int(0.85 * h) :].any()
+    assert not changed[:, : int(0.08 * w)].any() and not changed[:, int(0.92 * w) :].any()
+    # And the edit stays around the head.
+    ys, xs = np.nonzero(changed)
+    x0, y0, x1, y1 = prepared.analysis.faces.face.bbox
+    assert ys.max() < y1 + 1.2 * (y1 - y0)
+
+
+def test_capture_focal_changes_nothing(grace):
+    photo, prepared, renderer = grace
+    out = renderer.render(View(focal_35mm=prepared.analysis.focal.focal_35mm), full=True).image
+    assert np.array_equal(out, photo.rgb)
+
+
+def test_longer_lens_widens_the_face_relative_to_the_eyes(grace):
+    """Dolly zoom keeps E's depth plane: the eyes keep their spacing while the farther cheeks and ears
+    spread out (the face stops looking narrow)."""
+    photo, prepared, renderer = grace
+
+    def width_over_ipd(rgb):
+        f = analyze_faces(np.ascontiguousarray(rgb)).face
+        return np.linalg.norm(f.landmarks[234, :2] - f.landmarks[454, :2]) / f.eye_distance_px
+
+    before = width_over_ipd(photo.rgb8)
+    after = width_over_ipd(renderer.render(View(focal_35mm=85.0), full=True).image)
+    assert after > before * 1.02
+
+
+def test_preview_is_scaled_and_matches_full_resolution(grace):
+    photo, prepared, renderer = grace
+    view = View(yaw_deg=10)
+    prev = renderer.render(view)
+    assert prev.image.shape[:2] == (round(photo.height * renderer.preview_scale), round(photo.width * renderer.preview_scale))
+
+
+def test_views_outside_the_sliders_are_refused():
+    with pytest.raises(UserInputError, match="Yaw 45"):
+        check_view(View(yaw_deg=45), 26.0)
+    with pytest.raises(UserInputError, match="Pitch"):
+        check_view(View(pitch_deg=-30), 26.0)
+    with pytest.raises(UserInputError, match="focal length"):
+        check_view(View(focal_35mm=500), 26.0)
+    check_view(View(yaw_deg=30, pitch_deg=-20, focal_35mm=200), 26.0)

@@ -12,20 +12,21 @@ uniform vec4 u_window;           // output window in full-resolution pixels: x0,
 uniform vec4 u_work;             // working grid rectangle, same units
 uniform float u_blur_lod;        // mip level of the visibility blur (log2 of its radius in output pixels)
 uniform float u_paste_lod;       // mip level of the paste-edge feather
+uniform vec2 u_extent;           // part of the pass-1 textures this window uses (uv units)
 
 in vec2 v_uv;
 out vec4 out_colour;
 
 float visibility_alpha(float lod) {
-    vec4 v = textureLod(u_visibility, v_uv, lod);
+    vec4 v = textureLod(u_visibility, v_uv * u_extent, lod);
     float seen = v.r / max(v.b, 1e-4);
     // Seen head-on up to ~65 deg counts fully; fades to nothing near pixels the warp never covered.
     return clamp((seen - 0.12) / 0.3, 0.0, 1.0) * smoothstep(0.8, 1.0, v.b);
 }
 
 vec3 level(sampler2D t, float lod) {
-    float cov = textureLod(u_visibility, v_uv, lod).b;
-    return textureLod(t, v_uv, lod).rgb / max(cov, 1e-4);
+    float cov = textureLod(u_visibility, v_uv * u_extent, lod).b;
+    return textureLod(t, v_uv * u_extent, lod).rgb / max(cov, 1e-4);
 }
 
 void main() {
@@ -43,12 +44,12 @@ void main() {
                 + a2 * w2 + (1.0 - a2) * g2;
     person = clamp(person, 0.0, 1.0);
 
-    float matte = textureLod(u_warped, v_uv, 0.5).a;
+    float matte = textureLod(u_warped, v_uv * u_extent, 0.5).a;
     vec4 plate = texture(u_plate, work_uv);
     vec3 background = mix(base, plate.rgb, plate.a);
     vec3 edited = mix(background, person, matte);
 
-    float reach_new = textureLod(u_visibility, v_uv, u_paste_lod).g;
+    float reach_new = textureLod(u_visibility, v_uv * u_extent, u_paste_lod).g;
     float reach_old = texture(u_edit_old, work_uv).r;
     float m = clamp(max(reach_new, reach_old) * 6.0, 0.0, 1.0);
     out_colour = vec4(m > 0.0 ? mix(base, edited, m) : base, m);

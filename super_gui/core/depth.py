@@ -1,8 +1,8 @@
 """Depth of the whole person in metres, camera space, from the face landmarks and a head proxy.
 
 * face: the Face Mesh landmarks lifted to 3D with the capture camera; MediaPipe's relative depth is
-  compressed for close faces, so it is stretched by :func:`relief_gain` (calibrated on ground-truth
-  renders, see there);
+  flattened and bent for close faces, so it is corrected by :func:`relief_m` (calibrated on ground-truth
+  renders by bench/calibrate_depth.py);
 * beyond the face oval: an ellipsoid head (forehead, hair, ears) and a neck cylinder placed in the face's
   own frame, and a torso plane behind; the face meets the proxy through a smooth offset field, so there
   is no step at the oval;
@@ -33,29 +33,44 @@ CHIN_TO_TORSO = 0.13  # the torso starts this far below the chin
 TORSO_BEHIND_E = 0.14
 
 
-def relief_gain(distance_m: float) -> float:
-    """Factor that turns MediaPipe's relative depth (scaled like x, made metric by d/f) into true relief.
+# MediaPipe's relative depth against ground truth, fitted by bench/calibrate_depth.py on renders of the
+# Lee Perry-Smith scan from 25 cm to 1.2 m, facing the camera: rows are the gain on MediaPipe's
+# relief and the coefficients c0..c5 of a low-order correction field (see relief_m); columns are the
+# slope and intercept of each as a straight line in s = 0.25 m / d. Close up, MediaPipe keeps the nose
+# about right but bends the rest: the jaw and the face contour come out too shallow, the chin behind the
+# eyes. The field is even in u and smooth, so it corrects that bend rather than this one head's shape.
+_RELIEF_FIT = np.array([
+    [+0.55645, +0.73774],
+    [+0.05744, +0.06402],
+    [+0.11342, -0.05553],
+    [-0.02224, +0.09036],
+    [-0.04479, -0.13278],
+    [-0.28601, +0.02686],
+    [-0.05565, +0.05952],
+])
+_IOD_M = 0.063
 
-    MediaPipe regresses its z from a crop, and close faces come out flattened. Regressed against
-    ground-truth depth on renders of the Lee Perry-Smith scan (bench/calibrate_depth.py), its relief is
-    0.63x the truth at 25 cm, 0.75x at 35 cm, 0.89x at 50 cm and ~1x from 1 m on; the gain interpolates
-    those points linearly in 1/d (the perspective strength).
+
+def relief_m(landmarks_px: np.ndarray, focal_px: float, distance_m: float) -> np.ndarray:
+    """(N,) true depth relief (m, relative to E) of the landmarks, from MediaPipe's z.
+
+    ``gain(s) * (z_i - z_E) * d / f + IOD * (c0 + c1 v + c2 u^2 + c3 v^2 + c4 u^2 v + c5 v^3)`` with
+    (u, v) the landmark's offset from E in eye distances and s = 0.25 / d (clamped to the calibrated
+    range, 25 cm to 1.2 m).
     """
-    inv_d = np.array([1 / 1.0, 1 / 0.5, 1 / 0.35, 1 / 0.25])
-    measured = np.array([1.0, 0.89, 0.75, 0.63])
-    x = 1.0 / max(distance_m, 0.05)
-    ratio = float(np.interp(x, inv_d, measured, left=1.0, right=measured[-1] - (x - inv_d[-1]) * 0.03))
-    return 1.0 / max(ratio, 0.4)
+    s = float(np.clip(0.25 / max(distance_m, 1e-3), 0.25 / 1.2, 1.0))
+    coef = _RELIEF_FIT[:, 0] * s + _RELIEF_FIT[:, 1]
+    e = 0.5 * (landmarks_px[IRIS_A] + landmarks_px[IRIS_B])
+    iod = float(np.linalg.norm(landmarks_px[IRIS_A, :2] - landmarks_px[IRIS_B, :2]))
+    u = (landmarks_px[:, 0] - e[0]) / iod
+    v = (landmarks_px[:, 1] - e[1]) / iod
+    field = np.stack([np.ones_like(u), v, u * u, v * v, u * u * v, v**3], axis=1) @ coef[1:]
+    return coef[0] * (landmarks_px[:, 2] - e[2]) * distance_m / focal_px + _IOD_M * field
 
 
 def landmarks_3d(landmarks_px: np.ndarray, intr: Intrinsics, distance_m: float) -> np.ndarray:
-    """(478, 3) pixel landmarks with MediaPipe z -> (478, 3) camera-space points, metres.
-
-    The depth of landmark i is ``d + (z_i - z_E) * d / f * relief_gain(d)``, E at depth ``d``.
-    """
-    z_e = 0.5 * (landmarks_px[IRIS_A, 2] + landmarks_px[IRIS_B, 2])
-    depth = distance_m + (landmarks_px[:, 2] - z_e) * distance_m / intr.focal_px * relief_gain(distance_m)
-    return intr.unproject(landmarks_px[:, :2], depth)
+    """(478, 3) pixel landmarks with MediaPipe z -> (478, 3) camera-space points, metres (E at depth d)."""
+    return intr.unproject(landmarks_px[:, :2], distance_m + relief_m(landmarks_px, intr.focal_px, distance_m))
 
 
 @dataclass(frozen=True)

@@ -103,9 +103,10 @@ def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = 
     tri = Delaunay(pts).simplices.astype(np.int32)
     xs, ys = pts[:, 0], pts[:, 1]
     person = _bilinear(depth.person, xs, ys)
-    # Drop triangles off the person: their centre and all corners must be (mostly) on it.
+    # Keep every triangle that touches the person: the soft matte (drawn with the photo) shapes the
+    # silhouette, so the triangles only need to cover it, not follow it in steps.
     cx, cy = pts[tri].mean(axis=1).T
-    on = (_bilinear(depth.person, cx, cy) > 0.5) & (person[tri].min(axis=1) > 0.2)
+    on = (_bilinear(depth.person, cx, cy) > 0.05) | (person[tri].max(axis=1) > 0.3)
     tri = tri[on]
     used = np.unique(tri)
     remap = -np.ones(len(pts), np.int64)

@@ -126,6 +126,12 @@ class PortraitRenderer:
             edit_old=_soft_reach(d.edit_weight, d.person, 0.12 * face_work),
         )
         self.scene = PortraitScene(self.ctx, inputs)
+        mesh = prepared.mesh
+        moving = mesh.edit_weight > 1e-3
+        self._moving_pos = mesh.positions[moving].astype(np.float64)
+        self._moving_src = mesh.source_px[moving].astype(np.float64)
+        self._moving_head = mesh.head_weight[moving].astype(np.float64)
+        self._moving_edit = mesh.edit_weight[moving].astype(np.float64)[:, None]
         photo = prepared.photo
         self.preview_scale = min(1.0, preview_long_side / max(photo.width, photo.height))
         self._base: dict[float, np.ndarray] = {}
@@ -159,12 +165,28 @@ class PortraitRenderer:
         rect = (ox / scale, oy / scale, (ex - ox) / scale, (ey - oy) / scale)
         self.scene.upload_scale(scale, np.dstack([rgb, matte]), rect, (ox, oy))
 
+    def _view_window(self, camera: VirtualCamera, scale: float) -> tuple[int, int, int, int]:
+        """(x, y, w, h) in output pixels of the scale's photo crop: where the head was and where it goes,
+        with room for the blur and the feathered paste edge."""
+        new = camera.project(self._moving_pos, self._moving_head)
+        new = self._moving_src + (new - self._moving_src) * self._moving_edit
+        pts = np.concatenate([new, self._moving_src])
+        margin = 0.3 * self.prepared.analysis.faces.face.eye_distance_px
+        rx, ry, rw, rh = self.scene.rect(scale)
+        w, h = self.scene.size(scale)
+        x0 = int(np.clip(np.floor((pts[:, 0].min() - margin + 0.5 - rx) * scale), 0, w - 1))
+        y0 = int(np.clip(np.floor((pts[:, 1].min() - margin + 0.5 - ry) * scale), 0, h - 1))
+        x1 = int(np.clip(np.ceil((pts[:, 0].max() + margin + 0.5 - rx) * scale), x0 + 1, w))
+        y1 = int(np.clip(np.ceil((pts[:, 1].max() + margin + 0.5 - ry) * scale), y0 + 1, h))
+        return x0, y0, x1 - x0, y1 - y0
+
     def camera(self, view: View) -> VirtualCamera:
         a = self.prepared.analysis
         return virtual_camera(a.intrinsics, a.focal.focal_35mm, a.eye_midpoint, a.face_rotation, view)
 
-    def render(self, view: View, *, full: bool = False) -> Rendered:
-        """The blended view at preview scale, or at full resolution (``full=True``)."""
+    def render(self, view: View, *, full: bool = False, draft: bool = False) -> Rendered:
+        """The blended view at preview scale, or at full resolution (``full=True``). ``draft`` is the fast
+        variant for frames shown while a slider moves (no pyramid blend)."""
         t0 = time.perf_counter()
         scale = 1.0 if full else self.preview_scale
         a = self.prepared.analysis
@@ -174,16 +196,19 @@ class PortraitRenderer:
         t = time.perf_counter()
         self._ensure_scale(scale)
         timings = {"upload": time.perf_counter() - t}
-        crop, timings["render"] = self.scene.render(self.camera(view), scale, a.faces.face.eye_distance_px * scale)
+        camera = self.camera(view)
+        window = self._view_window(camera, scale)
+        crop, timings["render"] = self.scene.render(camera, scale, a.faces.face.eye_distance_px * scale, window, draft=draft and not full)
         t = time.perf_counter()
-        ox, oy = self.scene._scales[scale].origin
+        ox, oy = self.scene.origin(scale)
+        ox, oy = ox + window[0], oy + window[1]
         h, w = crop.shape[:2]
         image = base.copy()
+        region = image[oy : oy + h, ox : ox + w]
         if base.dtype == np.uint8:
-            image[oy : oy + h, ox : ox + w] = crop[..., :3]
+            region[...] = crop[..., :3]  # the GPU copied the photo's own texels wherever the paste weight is 0
         else:
             # 16-bit: the head is blended in 8 bits on the GPU; every other pixel keeps its 16 bits.
-            region = image[oy : oy + h, ox : ox + w]
             touched = crop[..., 3] > 0
             region[touched] = crop[..., :3][touched].astype(np.uint16) * 257
         timings["paste"] = time.perf_counter() - t

@@ -137,14 +137,18 @@ def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalys
     return twin.astype(np.float32), np.rint(aux).astype(np.uint8)
 
 
-def background_plate(small: np.ndarray, person: np.ndarray) -> np.ndarray:
+def background_plate(small: np.ndarray, person: np.ndarray, edit_weight: np.ndarray) -> np.ndarray:
     """(h, w, 4) uint8 on the working grid: rgb = the background with the person (grown a little) filled
-    in smoothly from around it; a = where that fill is used (the person, grown, feathered)."""
+    in smoothly from around it; a = where that fill is used: around the head only. Lower down, where the
+    edit fades out over the neck and shoulders, whatever the moved person uncovers is the person's own
+    torso in the photo, not background."""
     h, w = person.shape
     grown = cv2.dilate((person > 0.15).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(2, w // 80)) > 0
     filled = push_pull_fill(small.astype(np.float32), ~grown)
+    head = _smoothstep(0.3, 0.8, cv2.dilate(edit_weight.astype(np.float32), np.ones((3, 3), np.uint8), iterations=max(2, w // 60)))
     soft = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), max(1.0, w / 300.0))
-    return np.rint(np.dstack([np.clip(filled, 0, 255), np.maximum(soft, grown) * 255.0])).astype(np.uint8)
+    where = np.maximum(soft, grown) * head
+    return np.rint(np.dstack([np.clip(filled, 0, 255), where * 255.0])).astype(np.uint8)
 
 
 class LandmarkBackend:
@@ -195,6 +199,6 @@ class LandmarkBackend:
         stage("generated", 0.75, "Completing the face", t)
 
         t = time.perf_counter()
-        plate = background_plate(small, depth.person)
+        plate = background_plate(small, depth.person, depth.edit_weight)
         stage("plate", 0.95, "Filling the background", t)
         return Inversion("landmark", analysis, depth, crop, matte, twin_px, mirror_aux, plate, timings)

@@ -68,15 +68,33 @@ class PortraitScene:
         self.composite_program = ctx.program(
             vertex_shader=(SHADERS / "screen.vert").read_text(), fragment_shader=(SHADERS / "composite.frag").read_text()
         )
+        self.draft_background = ctx.program(
+            vertex_shader=(SHADERS / "screen.vert").read_text(), fragment_shader=(SHADERS / "draft_background.frag").read_text()
+        )
+        self.draft_person = ctx.program(
+            vertex_shader=(SHADERS / "portrait.vert").read_text(), fragment_shader=(SHADERS / "draft_person.frag").read_text()
+        )
         data = np.concatenate(
             [mesh.positions, mesh.source_px, mesh.head_weight[:, None], mesh.edit_weight[:, None], mesh.quality[:, None]], axis=1
         ).astype("f4")
-        self._buffers = [ctx.buffer(data.tobytes()), ctx.buffer(mesh.triangles.astype("i4").tobytes())]
+        # Triangles the edit can move come first: views draw only those (the rest is the photo itself).
+        moving = mesh.edit_weight[mesh.triangles].max(axis=1) > 1e-3
+        order = np.argsort(~moving, kind="stable")
+        triangles, torn = mesh.triangles[order], mesh.torn[order]
+        self.n_head = int(moving.sum())
+        self._buffers = [ctx.buffer(data.tobytes()), ctx.buffer(triangles.astype("i4").tobytes())]
         self.mesh_vao = ctx.vertex_array(
             self.mesh_program, [(self._buffers[0], "3f 2f 1f 1f 1f", "in_pos", "in_src", "in_head", "in_edit", "in_quality")], self._buffers[1]
         )
+        self.draft_vao = ctx.vertex_array(
+            self.draft_person,
+            [(self._buffers[0], "3f 2f 1f 1f 1f", "in_pos", "in_src", "in_head", "in_edit", "in_quality")],
+            self._buffers[1],
+            skip_errors=True,  # the draft shader does not read every attribute
+        )
         self._buffers.append(ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], "f4").tobytes()))
         self.quad_vao = ctx.vertex_array(self.composite_program, [(self._buffers[2], "2f", "in_corner")])
+        self.draft_quad_vao = ctx.vertex_array(self.draft_background, [(self._buffers[2], "2f", "in_corner")])
         lin = (moderngl.LINEAR, moderngl.LINEAR)
         self.twin = self._texture(inputs.twin_px, 2, "f4", lin)
         self.mirror_aux = self._texture(inputs.mirror_aux, 4, "f1", lin)
@@ -85,9 +103,9 @@ class PortraitScene:
         n = max(1, mesh.n_triangles)
         tw = min(n, 4096)
         flags = np.zeros(tw * -(-n // tw), np.uint8)
-        flags[: mesh.n_triangles] = mesh.torn.astype(np.uint8) * 255
+        flags[: mesh.n_triangles] = torn.astype(np.uint8) * 255
         self.torn = self._texture(flags.reshape(-1, tw), 1, "f1", (moderngl.NEAREST, moderngl.NEAREST))
-        self.mesh_program["u_torn_width"].value = tw
+        self._set(self.mesh_program, u_torn_width=tw)
         self._scales: dict[float, _ScaleTextures] = {}
         self._targets: dict[tuple[int, int], tuple] = {}
 
@@ -111,6 +129,16 @@ class PortraitScene:
         tex = self._texture(photo_rgba, 4, "f1", (moderngl.LINEAR, moderngl.LINEAR))
         self._scales[scale] = _ScaleTextures(tex, rect, origin)
 
+    def origin(self, scale: float) -> tuple[int, int]:
+        """Top-left output pixel of the photo crop uploaded for ``scale``."""
+        return self._scales[scale].origin
+
+    def rect(self, scale: float) -> tuple[float, float, float, float]:
+        return self._scales[scale].rect
+
+    def size(self, scale: float) -> tuple[int, int]:
+        return self._scales[scale].photo.size
+
     def _framebuffer(self, w: int, h: int):
         key = (w, h)
         if key not in self._targets:
@@ -126,62 +154,126 @@ class PortraitScene:
             depth = self.ctx.depth_renderbuffer((w, h))
             out = self.ctx.texture((w, h), 4)
             fbo1 = self.ctx.framebuffer(color_attachments=layers, depth_attachment=depth)
-            fbo2 = self.ctx.framebuffer(color_attachments=[out])
-            self._targets[key] = (fbo1, fbo2, *layers, depth, out)
+            fbo2 = self.ctx.framebuffer(color_attachments=[out], depth_attachment=depth)
+            cw, ch = max(1, -(-w // 4)), max(1, -(-h // 4))
+            coarse = [self.ctx.texture((cw, ch), 4) for _ in range(3)]
+            for t in coarse:
+                t.repeat_x = t.repeat_y = False
+            coarse_depth = self.ctx.depth_renderbuffer((cw, ch))
+            fbo_coarse = self.ctx.framebuffer(color_attachments=coarse, depth_attachment=coarse_depth)
+            self._targets[key] = (fbo1, fbo2, *layers, depth, out, fbo_coarse, *coarse, coarse_depth)
         return self._targets[key]
 
-    def render(self, camera: VirtualCamera, scale: float, face_px: float) -> tuple[np.ndarray, float]:
-        """Draw and blend the view at ``scale`` over the uploaded photo crop for that scale.
-
-        Returns ((h, w, 4) uint8: the edited crop, rows top-down, alpha = paste weight; seconds).
-        ``face_px`` (the eye distance in output pixels) sets the blur and feather widths.
-        """
-        t = time.perf_counter()
-        st = self._scales[scale]
-        w, h = st.photo.size
-        fbo1, fbo2, warped, generated, vis, _, _ = self._framebuffer(w, h)
+    def _set_view(self, p: moderngl.Program, camera: VirtualCamera, st: _ScaleTextures, scale: float) -> None:
+        """Uniforms and textures a mesh program needs for this view."""
         intr = camera.intrinsics
-        p = self.mesh_program
         p["u_rotation"].write(np.asarray(camera.rotation, dtype="f4").T.tobytes())  # GLSL mat3 is column-major
         p["u_pivot"].value = tuple(float(v) for v in camera.pivot)
         p["u_dolly"].value = float(camera.dolly_shift_m)
         p["u_camera"].value = (float(intr.focal_px), float(intr.cx), float(intr.cy))
-        p["u_window"].value = st.rect
-        p["u_texture"].value = st.rect
-        p["u_work"].value = self.inputs.work_rect
-        p["u_scale"].value = float(scale)
-        for name, unit, tex in (("u_photo", 0, st.photo), ("u_mirror", 1, self.twin), ("u_mirror_aux", 2, self.mirror_aux), ("u_torn", 3, self.torn)):
-            p[name].value = unit
-            tex.use(unit)
-        fbo1.use()
-        fbo1.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        self.ctx.enable(moderngl.DEPTH_TEST)
-        self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
-        self.mesh_vao.render(moderngl.TRIANGLES)
-        for tex in (warped, generated, vis):
-            tex.build_mipmaps()
+        self._set(p, u_window=st.rect, u_texture=st.rect, u_work=self.inputs.work_rect, u_scale=float(scale))
+        self._bind(p, u_photo=st.photo, u_mirror=self.twin, u_mirror_aux=self.mirror_aux, u_torn=self.torn)
 
-        c = self.composite_program
-        for name, unit, tex in (
-            ("u_warped", 0, warped), ("u_generated", 1, generated), ("u_visibility", 2, vis),
-            ("u_photo", 3, st.photo), ("u_plate", 4, self.plate), ("u_edit_old", 5, self.edit_old),
-        ):
-            if name in c:
-                c[name].value = unit
+    @staticmethod
+    def _set(p: moderngl.Program, **values) -> None:
+        for name, value in values.items():
+            if name in p and value is not None:
+                p[name].value = value
+
+    @staticmethod
+    def _bind(p: moderngl.Program, **textures) -> None:
+        for unit, (name, tex) in enumerate(textures.items()):
+            if name in p:
+                p[name].value = unit
             tex.use(unit)
-        c["u_photo_offset"].value = (0, 0)
-        c["u_window"].value = st.rect
-        c["u_work"].value = self.inputs.work_rect
-        c["u_blur_lod"].value = float(math.log2(max(1.0, 0.08 * face_px)))
-        c["u_paste_lod"].value = float(math.log2(max(1.0, 0.12 * face_px)))
-        fbo2.use()
-        self.ctx.disable(moderngl.DEPTH_TEST)
-        self.quad_vao.render(moderngl.TRIANGLE_STRIP)
-        out = np.frombuffer(fbo2.read(components=4), np.uint8).reshape(h, w, 4)
+
+    def _window_rect(self, st: _ScaleTextures, scale: float, window: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+        wx, wy, ww, wh = window
+        return (st.rect[0] + wx / scale, st.rect[1] + wy / scale, ww / scale, wh / scale)
+
+    def _read(self, fbo: moderngl.Framebuffer, ww: int, wh: int) -> np.ndarray:
+        out = np.frombuffer(fbo.read(viewport=(0, 0, ww, wh), components=4), np.uint8).reshape(wh, ww, 4)
         err = self.ctx.error
         if err != "GL_NO_ERROR":
             raise RuntimeError(f"OpenGL error while rendering: {err}")
-        return out, time.perf_counter() - t
+        return out
+
+    def _render_draft(self, camera, st: _ScaleTextures, scale: float, window, targets) -> np.ndarray:
+        """A frame for slider drags: the visibility at 1/4 resolution (its bilinear enlargement is the
+        blur), then the person mesh blended and pasted in one pass, and the photo/plate behind it
+        (drawn last, only where the person did not land: early depth test)."""
+        _, fbo_out, _, _, _, _, _, fbo_coarse, _, _, coarse_vis, _ = targets
+        wx, wy, ww, wh = window
+        rect = self._window_rect(st, scale, window)
+        cw, ch = coarse_vis.size
+        cu, cv = max(1, -(-ww // 4)), max(1, -(-wh // 4))
+        self._set(self.mesh_program, u_window=rect, u_scale=float(scale) * cu / ww)
+        fbo_coarse.use()
+        fbo_coarse.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        fbo_coarse.viewport = (0, 0, cu, cv)
+        self.mesh_vao.render(moderngl.TRIANGLES, vertices=3 * self.n_head)
+        common = dict(u_photo_offset=(wx, wy), u_window=rect, u_work=self.inputs.work_rect, u_extent=(cu / cw, cv / ch))
+        fbo_out.use()
+        fbo_out.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        fbo_out.viewport = (0, 0, ww, wh)
+        p = self.draft_person
+        self._set_view(p, camera, st, scale)
+        self._set(p, u_size=(float(ww), float(wh)), **common)
+        self._bind(p, u_photo=st.photo, u_mirror=self.twin, u_mirror_aux=self.mirror_aux, u_plate=self.plate, u_edit_old=self.edit_old, u_coarse=coarse_vis)
+        self.draft_vao.render(moderngl.TRIANGLES, vertices=3 * self.n_head)
+        self.ctx.depth_func = "<="
+        self._set(self.draft_background, u_depth=1.0, **common)
+        self._bind(self.draft_background, u_photo=st.photo, u_plate=self.plate, u_edit_old=self.edit_old, u_coarse=coarse_vis)
+        self.draft_quad_vao.render(moderngl.TRIANGLE_STRIP)
+        self.ctx.depth_func = "<"
+        return self._read(fbo_out, ww, wh)
+
+    def render(
+        self, camera: VirtualCamera, scale: float, face_px: float, window: tuple[int, int, int, int], *, draft: bool = False
+    ) -> tuple[np.ndarray, float]:
+        """Draw and blend the view at ``scale`` inside ``window`` = (x, y, w, h), output pixels relative to
+        the photo crop uploaded for that scale (the part of the picture the edit can reach).
+
+        Returns ((h, w, 4) uint8: the edited window, rows top-down, alpha = paste weight; seconds).
+        ``face_px`` (the eye distance in output pixels) sets the blur and feather widths. ``draft`` trades
+        the pyramid blend for speed (frames shown while a slider moves).
+        """
+        t = time.perf_counter()
+        st = self._scales[scale]
+        w, h = st.photo.size
+        targets = self._framebuffer(w, h)
+        fbo1, fbo2, warped, generated, vis = targets[:5]
+        self._set_view(self.mesh_program, camera, st, scale)
+        self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
+        self.ctx.enable(moderngl.DEPTH_TEST)
+        if draft:
+            return self._render_draft(camera, st, scale, window, targets), time.perf_counter() - t
+        wx, wy, ww, wh = window
+        rect = self._window_rect(st, scale, window)
+        self._set(self.mesh_program, u_window=rect)
+        fbo1.use()
+        fbo1.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        fbo1.viewport = (0, 0, ww, wh)
+        self.mesh_vao.render(moderngl.TRIANGLES, vertices=3 * self.n_head)
+        for tex in (warped, generated, vis):
+            tex.build_mipmaps()
+        c = self.composite_program
+        self._bind(c, u_warped=warped, u_generated=generated, u_visibility=vis, u_photo=st.photo, u_plate=self.plate, u_edit_old=self.edit_old)
+        self._set(
+            c,
+            u_depth=0.0,
+            u_photo_offset=(wx, wy),
+            u_window=rect,
+            u_work=self.inputs.work_rect,
+            u_extent=(ww / w, wh / h),
+            u_blur_lod=float(math.log2(max(1.0, 0.08 * face_px))),
+            u_paste_lod=float(math.log2(max(1.0, 0.12 * face_px))),
+        )
+        fbo2.use()
+        fbo2.viewport = (0, 0, ww, wh)
+        self.ctx.disable(moderngl.DEPTH_TEST)
+        self.quad_vao.render(moderngl.TRIANGLE_STRIP)
+        return self._read(fbo2, ww, wh), time.perf_counter() - t
 
     def release(self) -> None:
         # Unbind our framebuffers first: releasing a bound one leaves the context in an error state.
@@ -193,6 +285,6 @@ class PortraitScene:
         for st in self._scales.values():
             st.photo.release()
         self._scales.clear()
-        for o in (self.mesh_vao, self.quad_vao, *self._buffers, self.twin, self.mirror_aux, self.plate, self.edit_old, self.torn,
-                  self.mesh_program, self.composite_program):
+        for o in (self.mesh_vao, self.quad_vao, self.draft_vao, self.draft_quad_vao, *self._buffers, self.twin, self.mirror_aux,
+                  self.plate, self.edit_old, self.torn, self.mesh_program, self.composite_program, self.draft_background, self.draft_person):
             o.release()

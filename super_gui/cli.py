@@ -146,6 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv:
         parser.print_help()
         return EXIT_OK
+    if len(argv) == 1 and argv[0] not in COMMANDS and Path(argv[0]).is_file():
+        # `python main.py PHOTO` will open the photo in the desktop editor; until the editor ships it
+        # reports what the editor would start from.
+        print("The desktop editor is not in this version yet; analysing the photo instead.", file=sys.stderr)
+        argv = ["analyze", argv[0]]
     try:
         args = parser.parse_args(argv)
         if args.command == "analyze":

@@ -142,7 +142,8 @@ def _ray_ellipsoid(rays: np.ndarray, centre: np.ndarray, R: np.ndarray, radii: n
     return t * rays[..., 2], miss
 
 
-def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    """Hermite step from 0 at ``e0`` to 1 at ``e1`` (GLSL's smoothstep), elementwise."""
     t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
@@ -175,8 +176,8 @@ def person_depth(
     pts = landmarks_3d(landmarks_px, intr, distance_m)
     chin_y = float((pts[152] - E) @ R[:, 1])
     torso = distance_m + TORSO_BEHIND_E
-    w_head = 1.0 - _smoothstep(chin_y - 0.01, chin_y + 0.03, y_face)
-    w_torso = _smoothstep(chin_y + 0.04, chin_y + CHIN_TO_TORSO, y_face)
+    w_head = 1.0 - smoothstep(chin_y - 0.01, chin_y + 0.03, y_face)
+    w_torso = smoothstep(chin_y + 0.04, chin_y + CHIN_TO_TORSO, y_face)
     neck = np.maximum(d_neck, distance_m)  # the neck never comes in front of the eyes
     proxy = w_head * d_head + (1 - w_head) * ((1 - w_torso) * neck + w_torso * torso)
 
@@ -201,12 +202,12 @@ def person_depth(
     # Head weight from the face-frame height of each surface point: 1 above the chin, 0 down the neck.
     surf = rays * depth[..., None]
     y_surf = (surf - E) @ R[:, 1]
-    head_w = 1.0 - _smoothstep(chin_y + 0.005, chin_y + 0.085, y_surf)
+    head_w = 1.0 - smoothstep(chin_y + 0.005, chin_y + 0.085, y_surf)
     # Edit weight: only the head changes (DESIGN.md §1). It is 1 on the head, fades out down the neck
     # before the shoulders and sideways beyond the hair, so the torso and background stay put.
     x_surf = (surf - E) @ R[:, 0]
-    down = 1.0 - _smoothstep(chin_y + 0.02, chin_y + 0.075, y_surf)
-    side = 1.0 - _smoothstep(0.10, 0.15, np.abs(x_surf))
+    down = 1.0 - smoothstep(chin_y + 0.02, chin_y + 0.075, y_surf)
+    side = 1.0 - smoothstep(0.10, 0.15, np.abs(x_surf))
     edit_w = down * side
     return PersonDepth(
         grid,

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from super_gui.core.analysis import PhotoAnalysis
-from super_gui.core.depth import PersonDepth, WorkGrid, person_depth, working_region
+from super_gui.core.depth import PersonDepth, WorkGrid, person_depth, smoothstep, working_region
 from super_gui.core.fill import push_pull_fill
 from super_gui.core.headpose import face_template
 from super_gui.core.image_io import Photo
@@ -99,11 +99,6 @@ def mirror_maps(landmarks_px: np.ndarray, grid: WorkGrid) -> tuple[np.ndarray, n
     return np.where(inside, mx, -1).astype(np.float32), np.where(inside, my, -1).astype(np.float32), inside
 
 
-def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return t * t * (3 - 2 * t)
-
-
 def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalysis) -> tuple[np.ndarray, np.ndarray]:
     """How the renderer completes the face from its mirror side, on the working grid.
 
@@ -121,7 +116,7 @@ def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalys
     wx, wy = (mx - grid.x0 + 0.5) * sx - 0.5, (my - grid.y0 + 0.5) * sy - 0.5
     q_twin = cv2.remap(q, wx, wy, cv2.INTER_LINEAR, borderValue=0)
     face = inside & (depth.face_mask > 0)
-    weight = _smoothstep(0.08, 0.3, q_twin - q) * face
+    weight = smoothstep(0.08, 0.3, q_twin - q) * face
     weight = cv2.GaussianBlur(weight.astype(np.float32), (0, 0), max(1.0, w / 200.0)) * face
     # Low-frequency colour match: the twin side is lit differently; keep the lighting of this side.
     mirrored = cv2.remap(small, wx, wy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
@@ -145,7 +140,7 @@ def background_plate(small: np.ndarray, person: np.ndarray, edit_weight: np.ndar
     h, w = person.shape
     grown = cv2.dilate((person > 0.15).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(2, w // 80)) > 0
     filled = push_pull_fill(small.astype(np.float32), ~grown)
-    head = _smoothstep(0.3, 0.8, cv2.dilate(edit_weight.astype(np.float32), np.ones((3, 3), np.uint8), iterations=max(2, w // 60)))
+    head = smoothstep(0.3, 0.8, cv2.dilate(edit_weight.astype(np.float32), np.ones((3, 3), np.uint8), iterations=max(2, w // 60)))
     soft = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), max(1.0, w / 300.0))
     where = np.maximum(soft, grown) * head
     return np.rint(np.dstack([np.clip(filled, 0, 255), where * 255.0])).astype(np.uint8)

@@ -240,7 +240,9 @@ class PortraitScene:
         """
         t = time.perf_counter()
         st = self._scales[scale]
-        w, h = st.photo.size
+        # Previews reuse one set of targets the size of the crop (windows change every frame); a full-size
+        # render gets targets just the size of its window, so a 100 MP photo does not need 100 MP buffers.
+        w, h = (window[2], window[3]) if scale == 1.0 else st.photo.size
         targets = self._framebuffer(w, h)
         fbo1, fbo2, warped, generated, vis = targets[:5]
         self._set_view(self.mesh_program, camera, st, scale)

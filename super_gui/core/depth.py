@@ -25,8 +25,8 @@ from super_gui.core.face import FACE_OVAL, IRIS_A, IRIS_B
 from super_gui.core.fill import push_pull_fill
 
 # Head proxy in the face frame (x face-right, y face-down, z face-backward; origin E), metres.
-HEAD_CENTRE = np.array([0.0, -0.015, 0.082])
-HEAD_RADII = np.array([0.080, 0.115, 0.098])
+HEAD_CENTRE = np.array([0.0, -0.015, 0.095])
+HEAD_RADII = np.array([0.085, 0.12, 0.11])
 NECK_RADIUS = 0.058
 NECK_AXIS_Z = 0.070  # the neck's axis passes through the pivot, 0.07 m behind E
 CHIN_TO_TORSO = 0.13  # the torso starts this far below the chin
@@ -196,7 +196,7 @@ def person_depth(
     offset = push_pull_fill(np.where(face, d_face - proxy, 0.0), face)
     face_px = max(4.0, float(np.linalg.norm([wx[234] - wx[454], wy[234] - wy[454]])))
     dist = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 5)
-    fade = np.exp(-((dist / (0.25 * face_px)) ** 2))
+    fade = np.exp(-((dist / (0.1 * face_px)) ** 2))
     depth = np.where(face, d_face, proxy + offset * fade).astype(np.float32)
 
     # Head weight from the face-frame height of each surface point: 1 above the chin, 0 down the neck.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -137,21 +138,38 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _is_photo_argument(argv: list[str]) -> bool:
+    """``main.py PHOTO``: one argument that is a file, or names a photo (a missing one is reported)."""
+    if len(argv) != 1 or argv[0] in COMMANDS or argv[0].startswith("-"):
+        return False
+    from super_gui.core.image_io import SUPPORTED_SUFFIXES
+
+    return Path(argv[0]).is_file() or Path(argv[0]).suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def open_editor(photo: str | None) -> int:
+    """``python main.py [PHOTO]``: the desktop editor (Qt is imported only here)."""
+    if photo is not None and not Path(photo).is_file():
+        raise UserInputError(f"{photo} does not exist." if not Path(photo).exists() else f"{photo} is not a file.")
+    if sys.platform.startswith("linux") and not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        raise UserInputError("There is no display to open the editor on (DISPLAY is not set); "
+                             "the command line works without one: see 'python main.py --help'.")
+    try:
+        from super_gui.gui.app import run
+    except ImportError as e:
+        raise UserInputError(f"The editor needs PySide6, which cannot be imported ({e}); run .ci/setup again.") from None
+    return run(photo)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     from super_gui.core.face import silence_native_logging
 
     silence_native_logging()
-    if not argv:
-        parser.print_help()
-        return EXIT_OK
-    if len(argv) == 1 and argv[0] not in COMMANDS and Path(argv[0]).is_file():
-        # `python main.py PHOTO` will open the photo in the desktop editor; until the editor ships it
-        # reports what the editor would start from.
-        print("The desktop editor is not in this version yet; analysing the photo instead.", file=sys.stderr)
-        argv = ["analyze", argv[0]]
     try:
+        if not argv or _is_photo_argument(argv):
+            return open_editor(argv[0] if argv else None)
         args = parser.parse_args(argv)
         if args.command == "analyze":
             return cmd_analyze(args)

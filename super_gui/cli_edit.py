@@ -8,13 +8,11 @@ unless ``--overwrite``) and written atomically. No Qt.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 import traceback
 from pathlib import Path
 
-from super_gui import __version__
 from super_gui.core.camera import UNDISTORT_FOCAL_MM, View
 from super_gui.errors import UserInputError
 
@@ -47,25 +45,17 @@ def _outputs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: View) -> dict:
     """Run the whole edit for one photo; returns the report. Raises UserInputError for bad input."""
-    from super_gui.core.export import check_output_path, export_image, write_sidecar
+    from super_gui.core.edit import MESH_SUFFIXES, write_edit
+    from super_gui.core.export import check_output_path
     from super_gui.core.image_io import load_photo
-    from super_gui.core.mesh import export_mesh
     from super_gui.core.pipeline import PortraitRenderer, check_view, prepare
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     out_path = check_output_path(photo_path, out_path, overwrite=args.overwrite)
-    if args.mesh and Path(args.mesh).suffix.lower() not in (".glb", ".obj", ".ply"):
+    if args.mesh and Path(args.mesh).suffix.lower() not in MESH_SUFFIXES:
         raise UserInputError(f"Cannot write a mesh as {Path(args.mesh).name}: use a .glb, .obj or .ply file name.")
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise UserInputError(f"The folder for the report {args.json} does not exist.")
@@ -89,48 +79,9 @@ def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: V
         timings["render"] = time.perf_counter() - t
     finally:
         renderer.release()
-    t = time.perf_counter()
-    export_image(photo, rendered.image, out_path, jpeg_quality=args.quality, overwrite=args.overwrite)
-    timings["export"] = time.perf_counter() - t
-    mesh_path = None
-    if args.mesh:
-        t = time.perf_counter()
-        inv = prepared.inversion
-        export_mesh(prepared.mesh, inv.texture, inv.origin, args.mesh)
-        mesh_path = str(Path(args.mesh).resolve())
-        timings["mesh_export"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - t0
-    a = prepared.analysis
-    report = {
-        "software": f"super_gui {__version__}",
-        "input": str(photo_path.resolve()),
-        "input_sha256": _sha256(photo_path),
-        "output": str(out_path),
-        "mesh": mesh_path,
-        "command": args.command,
-        "settings": {
-            "yaw_deg": view.yaw_deg,
-            "pitch_deg": view.pitch_deg,
-            "focal_35mm": view.focal_35mm if view.focal_35mm is not None else a.focal.focal_35mm,
-            "capture_focal_35mm": a.focal.focal_35mm,
-            "distance_cm": round(a.distance_m * 100, 3),
-            "face": faces.chosen,
-            "backend": prepared.inversion.backend,
-            "jpeg_quality": args.quality,
-        },
-        "reproduce": _reproduce_command(photo_path, out_path, view, a, faces.chosen),
-        "estimates": a.summary(),
-        "timings_s": {k: round(v, 4) for k, v in timings.items()},
-    }
-    report["sidecar"] = str(write_sidecar(out_path, report))
-    return report
-
-
-def _reproduce_command(photo: Path, out: Path, view: View, a, face: int) -> str:
-    focal = view.focal_35mm if view.focal_35mm is not None else a.focal.focal_35mm
-    return (
-        f"python main.py edit {photo} -o {out} --yaw {view.yaw_deg:g} --pitch {view.pitch_deg:g} --focal {focal:g} "
-        f"--capture-focal {a.focal.focal_35mm:g} --distance-cm {a.distance_m * 100:.3f} --face {face}"
+    return write_edit(
+        prepared, rendered.image, view, out_path, command=args.command, jpeg_quality=args.quality,
+        overwrite=args.overwrite, mesh_path=args.mesh, timings=timings, started=t0,
     )
 
 

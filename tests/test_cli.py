@@ -141,3 +141,15 @@ def test_json_to_a_missing_folder_is_a_clear_error(tmp_path, astronaut_jpg):
 def test_cli_never_imports_qt():
     code = "import sys, super_gui.cli, super_gui.core.analysis; sys.exit('PySide6' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_main_py_photo_that_does_not_exist_is_a_plain_error(tmp_path):
+    r = run(str(tmp_path / "missing.jpg"))
+    assert r.returncode == 2 and "missing.jpg does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_editor_without_a_display_is_a_plain_error(astronaut_jpg):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), str(astronaut_jpg)], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 2 and "no display" in r.stderr and "Traceback" not in r.stderr

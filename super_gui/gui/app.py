@@ -1,0 +1,144 @@
+"""Starting the editor: the QApplication, the window, and the unattended demo/screenshot mode.
+
+Environment (for demos, the README screenshot and its test):
+
+* ``SUPER_GUI_DEMO_VIEW="yaw=15,pitch=5,focal=85,split=0.5"``: once the photo is analysed, set this
+  view (``split`` turns the before/after divider on at that fraction of the width; ``mesh=shaded``
+  shows the 3D tab in that mode instead);
+* ``SUPER_GUI_SCREENSHOT=PATH``: when the first settled frame of that view is on screen, save the window
+  as a PNG to PATH and quit (exit status 0; 2 on an error, which is printed instead of shown).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+from super_gui.core.camera import View
+from super_gui.render.mesh_view import MODES
+
+SCREENSHOT_TIMEOUT_S = 180
+
+
+def parse_demo_view(text: str) -> tuple[View, dict]:
+    """``"yaw=15,pitch=5,focal=85,split=0.5,mesh=shaded"`` -> (View, {"split": 0.5, "mesh": "shaded"})."""
+    values: dict[str, float] = {}
+    extra: dict = {}
+    for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
+        key, _, value = (x.strip() for x in part.partition("="))
+        if key == "mesh":
+            if value not in MODES:
+                raise ValueError(f"SUPER_GUI_DEMO_VIEW: mesh must be one of {', '.join(MODES)}")
+            extra["mesh"] = value
+        elif key in ("yaw", "pitch", "focal", "split"):
+            values[key] = float(value)
+        else:
+            raise ValueError(f"SUPER_GUI_DEMO_VIEW: unknown setting {key!r} (use yaw, pitch, focal, split, mesh)")
+    if "split" in values:
+        extra["split"] = values["split"]
+    return View(values.get("yaw", 0.0), values.get("pitch", 0.0), values.get("focal")), extra
+
+
+def _unattended(window, shot: str | None, demo: tuple[View, dict] | None) -> None:
+    """Apply the demo view when the photo is ready; save a screenshot of its first settled frame."""
+    app = QApplication.instance()
+    window.show_dialogs = not shot
+    state = {"view": None, "saved": False}
+    extra = demo[1] if demo else {}
+
+    def on_prepared(_prepared) -> None:
+        if demo is not None:
+            view, _ = demo
+            if "split" in extra:
+                window.actions_by_name["split"].setChecked(True)
+                window.viewer.set_split(True)
+                window.viewer.set_split_fraction(extra["split"])
+            window.controls.set_view(view)
+            window.controls.viewEdited.emit(window.controls.view(), None, False)
+            if "mesh" in extra:
+                window.mesh_panel.set_mode(extra["mesh"])
+                window.actions_by_name["mesh"].trigger()
+        state["view"] = window.view
+
+    def on_frame(frame) -> None:
+        wanted = "mesh" not in extra and frame.view == state["view"] and not frame.draft
+        if shot and not state["saved"] and state["view"] is not None and wanted:
+            state["saved"] = True
+            QTimer.singleShot(400, save)
+
+    def on_mesh_frame(_frame) -> None:
+        if shot and not state["saved"] and "mesh" in extra and state["view"] is not None:
+            state["saved"] = True
+            QTimer.singleShot(400, save)
+
+    def save() -> None:
+        Path(shot).parent.mkdir(parents=True, exist_ok=True)
+        ok = window.grab().save(shot, "PNG")
+        print(f"screenshot {'saved to' if ok else 'could not be written to'} {shot}", file=sys.stderr)
+        window.close()
+        app.exit(0 if ok else 1)
+
+    window.session.prepared.connect(on_prepared)
+    window.frameShown.connect(on_frame)
+    window.session.meshFrameReady.connect(on_mesh_frame)
+    if shot:
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, lambda: (print("error: screenshot timed out", file=sys.stderr), app.exit(3)))
+
+
+def _qt_messages(kind, context, message: str) -> None:
+    # Descriptor 2 is silenced (MediaPipe's native chatter); Qt's serious messages still reach the user.
+    if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg) or os.environ.get("SUPER_GUI_DEBUG"):
+        print(f"qt: {message}", file=sys.stderr)
+
+
+def _dark_theme(app: QApplication) -> None:
+    """A dark, neutral grey UI, as photo editors have, so the photo's colours stand out."""
+    from PySide6.QtGui import QColor, QPalette
+
+    app.setStyle("Fusion")
+    p = QPalette()
+    base, window, text, accent = QColor(30, 30, 32), QColor(48, 48, 51), QColor(225, 225, 228), QColor(255, 176, 0)
+    for role, colour in ((QPalette.ColorRole.Window, window), (QPalette.ColorRole.WindowText, text),
+                         (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, window),
+                         (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, QColor(60, 60, 64)),
+                         (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, base),
+                         (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, accent),
+                         (QPalette.ColorRole.HighlightedText, QColor(20, 20, 20)), (QPalette.ColorRole.Link, accent)):
+        p.setColor(role, colour)
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 120, 125))
+    app.setPalette(p)
+
+
+def run(photo: str | None = None) -> int:
+    """Open the editor (on ``photo`` if given) and run until it is closed; returns the exit status."""
+    from super_gui.core.face import silence_native_logging
+    from super_gui.gui.main_window import MainWindow
+
+    silence_native_logging()
+    qInstallMessageHandler(_qt_messages)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("super_gui")
+    app.setApplicationName("super_gui")
+    app.setApplicationDisplayName("super_gui")
+    _dark_theme(app)
+    window = MainWindow()
+    shot = os.environ.get("SUPER_GUI_SCREENSHOT") or None
+    demo_text = os.environ.get("SUPER_GUI_DEMO_VIEW")
+    try:
+        demo = parse_demo_view(demo_text) if demo_text else None
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if shot or demo:
+        _unattended(window, shot, demo)
+    window.show()
+    if photo:
+        window.open_photo(photo)
+    code = app.exec()
+    window.close()
+    return code

@@ -1,0 +1,278 @@
+"""The side panel: head pose and lens sliders with numeric fields, the capture camera estimates, and
+the export options.
+
+Sliders work in integer steps (0.1 degree; the focal on a log scale), the spin boxes show the value.
+Every user change is reported as one ``viewEdited(View, drag_id, draft)``: ``drag_id`` is the same for
+all the moves of one slider drag (so undo can merge them) and ``draft`` is true while a slider is held.
+Setting values from code (undo, a new photo) is silent.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from super_gui.core.camera import UNDISTORT_FOCAL_MM, View
+from super_gui.core.pipeline import MAX_FOCAL_MM, PITCH_RANGE, YAW_RANGE
+
+FOCAL_STEPS = 1000
+SOURCE_WORDS = {"exif-35mm": "from EXIF", "exif-focal-length": "from EXIF x crop", "default": "phone default",
+                "user": "set by you", "iris": "from the eyes"}
+
+
+class ResettableSlider(QSlider):
+    """A slider that asks to be reset on double-click."""
+
+    resetRequested = Signal()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.resetRequested.emit()
+        event.accept()
+
+
+class SliderRow:
+    """A labelled slider with a spin box; ``to_steps``/``from_steps`` map values to slider positions."""
+
+    def __init__(self, grid: QGridLayout, row: int, label: str, suffix: str, lo: float, hi: float, default: float,
+                 log: bool = False, tip: str = ""):
+        self.lo, self.hi, self.default, self.log = lo, hi, default, log
+        self.label = QLabel(label)
+        self.slider = ResettableSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip(tip + " Double-click to reset; arrow keys nudge.")
+        self.spin = QDoubleSpinBox()
+        self.spin.setDecimals(1)
+        self.spin.setSuffix(suffix)
+        self.spin.setKeyboardTracking(False)
+        self.spin.setAccelerated(True)
+        self.spin.setToolTip(tip)
+        self.spin.setMinimumWidth(84)
+        self.label.setBuddy(self.slider)
+        grid.addWidget(self.label, row, 0)
+        grid.addWidget(self.slider, row, 1)
+        grid.addWidget(self.spin, row, 2)
+        self.set_range(lo, hi)
+
+    def set_range(self, lo: float, hi: float) -> None:
+        self.lo, self.hi = lo, max(hi, lo)
+        self.slider.blockSignals(True)
+        self.spin.blockSignals(True)
+        if self.log:
+            self.slider.setRange(0, FOCAL_STEPS if self.hi > self.lo else 0)
+            self.slider.setSingleStep(10)
+            self.slider.setPageStep(100)
+            self.spin.setSingleStep(1.0)
+        else:
+            self.slider.setRange(round(lo * 10), round(hi * 10))
+            self.slider.setSingleStep(10)
+            self.slider.setPageStep(50)
+            self.spin.setSingleStep(0.5)
+        self.spin.setRange(self.lo, self.hi)
+        self.slider.blockSignals(False)
+        self.spin.blockSignals(False)
+
+    def to_steps(self, v: float) -> int:
+        if not self.log:
+            return round(v * 10)
+        if self.hi <= self.lo:
+            return 0
+        return round(FOCAL_STEPS * math.log(max(v, self.lo) / self.lo) / math.log(self.hi / self.lo))
+
+    def from_steps(self, i: int) -> float:
+        if not self.log:
+            return i / 10.0
+        return round(self.lo * (self.hi / self.lo) ** (i / FOCAL_STEPS), 1) if self.hi > self.lo else self.lo
+
+    def value(self) -> float:
+        return round(self.spin.value(), 1)
+
+    def set_value(self, v: float) -> None:
+        """Show ``v`` without reporting a change."""
+        for w in (self.slider, self.spin):
+            w.blockSignals(True)
+        self.spin.setValue(v)
+        self.slider.setValue(self.to_steps(v))
+        for w in (self.slider, self.spin):
+            w.blockSignals(False)
+
+
+class ViewControls(QWidget):
+    """Signals: ``viewEdited(View, object drag_id, bool draft)``, ``dragFinished()``,
+    ``captureEdited(object focal_mm, object distance_cm)`` (None: use the estimate),
+    ``exportRequested()``, ``exportMeshRequested()``."""
+
+    viewEdited = Signal(object, object, bool)
+    dragFinished = Signal()
+    captureEdited = Signal(object, object)
+    exportRequested = Signal()
+    exportMeshRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.capture_focal = 26.0
+        self._drag_id = 0
+        self._held: SliderRow | None = None
+        layout = QVBoxLayout(self)
+
+        head = QGroupBox("Head")
+        g = QGridLayout(head)
+        self.yaw = SliderRow(g, 0, "&Yaw", " °", *YAW_RANGE, 0.0, tip="Turn the head: + moves the nose to the right.")
+        self.pitch = SliderRow(g, 1, "&Pitch", " °", *PITCH_RANGE, 0.0, tip="Tilt the head: + lifts the chin.")
+        layout.addWidget(head)
+
+        lens = QGroupBox("Lens")
+        g = QGridLayout(lens)
+        self.focal = SliderRow(g, 0, "&Focal", " mm", 26.0, MAX_FOCAL_MM, 26.0, log=True,
+                               tip="Virtual lens (35 mm-equivalent); the camera moves back so the face keeps its size.")
+        buttons = QHBoxLayout()
+        self.undistort = QPushButton(f"&Undistort ({UNDISTORT_FOCAL_MM:g} mm)")
+        self.undistort.setToolTip("The one-click fix: a portrait lens from farther away, same face size.")
+        self.reset = QPushButton("&Reset")
+        self.reset.setToolTip("Back to the photo as taken.")
+        buttons.addWidget(self.undistort, 2)
+        buttons.addWidget(self.reset, 1)
+        g.addLayout(buttons, 1, 0, 1, 3)
+        layout.addWidget(lens)
+
+        capture = QGroupBox("Capture camera (estimated)")
+        form = QFormLayout(capture)
+        self.capture_focal_spin = QDoubleSpinBox()
+        self.capture_focal_spin.setRange(5.0, 1200.0)
+        self.capture_focal_spin.setDecimals(1)
+        self.capture_focal_spin.setSuffix(" mm")
+        self.capture_focal_spin.setKeyboardTracking(False)
+        self.capture_focal_spin.setToolTip("35 mm-equivalent focal length of the lens that took the photo. Edit to re-analyse.")
+        self.capture_focal_source = QLabel()
+        self.distance_spin = QDoubleSpinBox()
+        self.distance_spin.setRange(10.0, 2000.0)
+        self.distance_spin.setDecimals(1)
+        self.distance_spin.setSuffix(" cm")
+        self.distance_spin.setKeyboardTracking(False)
+        self.distance_spin.setToolTip("Distance from the camera to the eyes. Edit to re-analyse.")
+        self.distance_source = QLabel()
+        self.reestimate = QPushButton("Use the estimates")
+        self.reestimate.setToolTip("Forget the values you typed and estimate focal and distance again.")
+        form.addRow("Focal", self._pair(self.capture_focal_spin, self.capture_focal_source))
+        form.addRow("Distance", self._pair(self.distance_spin, self.distance_source))
+        form.addRow(self.reestimate)
+        layout.addWidget(capture)
+
+        export = QGroupBox("Export")
+        form = QFormLayout(export)
+        self.quality = QSpinBox()
+        self.quality.setRange(1, 100)
+        self.quality.setValue(95)
+        self.quality.setToolTip("JPEG quality (PNG and TIFF are lossless).")
+        form.addRow("JPEG quality", self.quality)
+        row = QHBoxLayout()
+        self.export_button = QPushButton("Export…")
+        self.export_mesh_button = QPushButton("Export Mesh…")
+        row.addWidget(self.export_button)
+        row.addWidget(self.export_mesh_button)
+        form.addRow(row)
+        layout.addWidget(export)
+        layout.addStretch(1)
+        tips = QLabel("Hold <b>\\</b> to see the original · <b>Ctrl+B</b> before/after split · wheel to zoom, "
+                      "drag to pan · <b>Ctrl+0</b> fit · <b>Ctrl+1</b> 100% · double-click a slider to reset · "
+                      "arrow keys on the photo turn the head")
+        tips.setWordWrap(True)
+        tips.setEnabled(False)  # drawn in the dim, disabled text colour
+        layout.addWidget(tips)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.setMinimumWidth(300)
+
+        for row in (self.yaw, self.pitch, self.focal):
+            row.slider.valueChanged.connect(lambda i, r=row: self._slider_moved(r, i))
+            row.slider.sliderPressed.connect(lambda r=row: self._pressed(r))
+            row.slider.sliderReleased.connect(self._released)
+            row.slider.resetRequested.connect(lambda r=row: self._set_one(r, r.default))
+            row.spin.valueChanged.connect(lambda v, r=row: self._set_one(r, v))
+        self.undistort.clicked.connect(lambda: self._set_one(self.focal, UNDISTORT_FOCAL_MM))
+        self.reset.clicked.connect(self._reset_all)
+        self.capture_focal_spin.valueChanged.connect(lambda v: self.captureEdited.emit(round(v, 1), self._typed_distance()))
+        self.distance_spin.valueChanged.connect(lambda v: self.captureEdited.emit(self._typed_focal(), round(v, 1)))
+        self.reestimate.clicked.connect(lambda: self.captureEdited.emit(None, None))
+        self.export_button.clicked.connect(self.exportRequested)
+        self.export_mesh_button.clicked.connect(self.exportMeshRequested)
+        self.set_editable(False)
+
+    @staticmethod
+    def _pair(a: QWidget, b: QWidget) -> QWidget:
+        w = QWidget()
+        h = QHBoxLayout(w)
+        h.setContentsMargins(0, 0, 0, 0)
+        h.addWidget(a)
+        h.addWidget(b, 1)
+        return w
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    def view(self) -> View:
+        f = self.focal.value()
+        return View(self.yaw.value(), self.pitch.value(), None if abs(f - self.capture_focal) < 0.05 else f)
+
+    def set_view(self, view: View) -> None:
+        self.yaw.set_value(view.yaw_deg)
+        self.pitch.set_value(view.pitch_deg)
+        self.focal.set_value(self.capture_focal if view.focal_35mm is None else view.focal_35mm)
+
+    def set_capture(self, focal_mm: float, focal_source: str, distance_cm: float, distance_source: str) -> None:
+        """Show the capture camera of the prepared photo; the focal slider starts at its focal."""
+        self.capture_focal = round(focal_mm, 1)
+        for spin, v in ((self.capture_focal_spin, focal_mm), (self.distance_spin, distance_cm)):
+            spin.blockSignals(True)
+            spin.setValue(v)
+            spin.blockSignals(False)
+        self.capture_focal_source.setText(SOURCE_WORDS.get(focal_source, focal_source))
+        self.distance_source.setText(SOURCE_WORDS.get(distance_source, distance_source))
+        self._user_focal = focal_source == "user"
+        self._user_distance = distance_source == "user"
+        self.focal.set_range(self.capture_focal, max(MAX_FOCAL_MM, self.capture_focal))
+        self.focal.default = self.capture_focal
+        self.undistort.setEnabled(self.capture_focal < UNDISTORT_FOCAL_MM)
+
+    def _typed_focal(self) -> float | None:
+        return round(self.capture_focal_spin.value(), 1) if getattr(self, "_user_focal", False) else None
+
+    def _typed_distance(self) -> float | None:
+        return round(self.distance_spin.value(), 1) if getattr(self, "_user_distance", False) else None
+
+    def set_editable(self, on: bool, capture: bool | None = None) -> None:
+        """Enable the view controls (a prepared photo) and the capture fields (a loaded photo)."""
+        for w in (self.yaw.slider, self.yaw.spin, self.pitch.slider, self.pitch.spin, self.focal.slider, self.focal.spin,
+                  self.reset, self.export_button, self.export_mesh_button):
+            w.setEnabled(on)
+        self.undistort.setEnabled(on and self.capture_focal < UNDISTORT_FOCAL_MM)
+        for w in (self.capture_focal_spin, self.distance_spin, self.reestimate):
+            w.setEnabled(on if capture is None else capture)
+
+    def dragging(self) -> bool:
+        return self._held is not None
+
+    # -- user edits ----------------------------------------------------------------------------------
+
+    def _pressed(self, row: SliderRow) -> None:
+        self._drag_id += 1
+        self._held = row
+
+    def _released(self) -> None:
+        self._held = None
+        self.dragFinished.emit()
+
+    def _slider_moved(self, row: SliderRow, steps: int) -> None:
+        v = row.from_steps(steps)
+        row.spin.blockSignals(True)
+        row.spin.setValue(v)
+        row.spin.blockSignals(False)
+        held = self._held is row and row.slider.isSliderDown()
+        self.viewEdited.emit(self.view(), self._drag_id if held else None, held)
+
+    def _set_one(self, row: SliderRow, v: float) -> None:
+        row.set_value(v)
+        self.viewEdited.emit(self.view(), None, False)
+
+    def _reset_all(self) -> None:
+        self.set_view(View())
+        self.viewEdited.emit(self.view(), None, False)

@@ -1,0 +1,411 @@
+"""The editor window: the photo view, the side panel, menus and the status bar, wired to the session.
+
+The window only connects things: photos and jobs live in :class:`~super_gui.gui.session.EditSession`,
+pixels come from the render thread, settings changes go through the undo stack.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+                               QScrollArea, QSplitter, QTabWidget, QWidget)
+
+from super_gui.core.camera import View
+from super_gui.core.export import EXPORT_SUFFIXES, check_output_path
+from super_gui.core.image_io import SUPPORTED_SUFFIXES
+from super_gui.core.pipeline import PITCH_RANGE, YAW_RANGE
+from super_gui.errors import UserInputError
+from super_gui.gui.actions import add_recent_file, build_menus
+from super_gui.gui.controls import SOURCE_WORDS, ViewControls
+from super_gui.gui.mesh_view import MeshPanel
+from super_gui.gui.session import EditSession, LoadedPhoto
+from super_gui.gui.undo import CaptureCommand, ViewCommand
+from super_gui.gui.viewer import ImageViewer
+from super_gui.gui.workers import Frame
+
+_NUDGE = {Qt.Key.Key_Left: (-1.0, 0.0), Qt.Key.Key_Right: (1.0, 0.0), Qt.Key.Key_Up: (0.0, 1.0), Qt.Key.Key_Down: (0.0, -1.0)}
+OPEN_FILTER = "Photos (" + " ".join(f"*{s}" for s in SUPPORTED_SUFFIXES) + ");;All files (*)"
+EXPORT_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png);;TIFF (*.tif *.tiff)"
+MESH_FILTER = "glTF binary (*.glb);;Wavefront OBJ (*.obj);;PLY (*.ply)"
+
+
+class MainWindow(QMainWindow):
+    """The editor. ``settings``: where geometry, folders and recent files live (a fresh one per test)."""
+
+    frameShown = Signal(object)  # the Frame now on screen
+
+    def __init__(self, settings: QSettings | None = None):
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings("super_gui", "super_gui")
+        self.show_dialogs = True  # False when run unattended (screenshots): errors go to stderr
+        self.session = EditSession(self)
+        self.viewer = ImageViewer()
+        self.controls = ViewControls()
+        self.undo_stack = QUndoStack(self)
+        self.view = View()  # the view the controls show (the last one asked for)
+        self._picking = False
+        self.last_frame: Frame | None = None
+        self.last_report: dict | None = None
+
+        scroll = QScrollArea()
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(self.controls.minimumWidth() + 20)
+        self.mesh_panel = MeshPanel(self.session, lambda: self.view)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.viewer, "Photo")
+        self.tabs.addTab(self.mesh_panel, "3D Mesh")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.tabs)
+        split.addWidget(scroll)
+        split.setStretchFactor(0, 1)
+        split.setCollapsible(0, False)
+        self.setCentralWidget(split)
+        self._build_status_bar()
+        self.actions_by_name = build_menus(self)
+        self.setAcceptDrops(True)
+        self.setMinimumSize(820, 560)
+        self.setWindowTitle("super_gui")
+        if not self.restoreGeometry(self.settings.value("geometry", b"")):
+            self.resize(1280, 820)
+        self.controls.quality.setValue(int(self.settings.value("jpeg_quality", 95)))
+
+        s = self.session
+        s.photoLoaded.connect(self._on_loaded)
+        s.prepared.connect(self._on_prepared)
+        s.frameReady.connect(self._on_frame)
+        s.progress.connect(self._on_progress)
+        s.busy.connect(self._on_busy)
+        s.idle.connect(self._on_idle)
+        s.cancelled.connect(self._on_cancelled)
+        s.failed.connect(self._on_failed)
+        s.renderFailed.connect(lambda m: self._on_failed("Rendering failed", m))
+        s.exported.connect(self._on_exported)
+        s.meshExported.connect(lambda p: self.set_status(f"Mesh written to {p}"))
+        c = self.controls
+        c.viewEdited.connect(self._on_view_edited)
+        c.dragFinished.connect(lambda: self._request(self.view, draft=False))
+        c.captureEdited.connect(self._on_capture_edited)
+        c.exportRequested.connect(self.export_dialog)
+        c.exportMeshRequested.connect(self.export_mesh_dialog)
+        c.quality.valueChanged.connect(lambda q: self.settings.setValue("jpeg_quality", q))
+        self.viewer.facePicked.connect(self._on_face_picked)
+        self._update_actions()
+        QApplication.instance().installEventFilter(self)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_label = QLabel("Open a photo to start.")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(180)
+        self.progress_bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_job)
+        self.estimates_label = QLabel()
+        self.render_label = QLabel()
+        self.render_label.setMinimumWidth(self.render_label.fontMetrics().horizontalAdvance("Frame 0000 ms (draft)"))
+        self.render_label.setToolTip("Time to render the last frame shown")
+        bar.addWidget(self.status_label, 1)
+        for w in (self.progress_bar, self.cancel_button, self.estimates_label, self.render_label):
+            bar.addPermanentWidget(w)
+        self.progress_bar.hide()
+        self.cancel_button.hide()
+
+    # -- opening -----------------------------------------------------------------------------------
+
+    def last_folder(self) -> str:
+        return str(self.settings.value("last_folder", str(Path.home())))
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Photo", self.last_folder(), OPEN_FILTER)
+        if path:
+            self.open_photo(path)
+
+    def open_photo(self, path: str | Path) -> None:
+        """Open ``path`` (cancels whatever is running); errors come back as a dialog."""
+        path = Path(path)
+        self.settings.setValue("last_folder", str(path.resolve().parent))
+        self._show_progress(0.0, f"Opening {path.name}…", cancellable=True)
+        self.session.open(path)
+
+    def cancel_job(self) -> None:
+        if self.session.running:
+            self.session.cancel()
+
+    def _on_loaded(self, loaded: LoadedPhoto) -> None:
+        add_recent_file(self.settings, loaded.path)
+        p = loaded.photo
+        self.viewer.set_photo(p.width, p.height, loaded.original)
+        self.undo_stack.clear()
+        self.view = View()
+        self.controls.set_view(self.view)
+        self.controls.set_editable(False, capture=False)
+        self.last_frame = None
+        self.estimates_label.setText(f"{p.width}×{p.height}")
+        self.render_label.clear()
+        self.setWindowTitle(f"{loaded.path.name} — super_gui")
+        self._update_actions()
+
+    def _on_prepared(self, prepared) -> None:
+        a = prepared.analysis
+        faces = a.faces
+        self.controls.set_capture(a.focal.focal_35mm, a.focal.source, a.distance_m * 100.0, a.distance_source)
+        if self.view.focal_35mm is not None and self.view.focal_35mm < self.controls.capture_focal:
+            self.view = View(self.view.yaw_deg, self.view.pitch_deg, None)
+        self.controls.set_view(self.view)
+        self._picking = faces.ambiguous and self.session.face_index is None
+        self.viewer.set_faces([f.oval_px for f in faces.faces], faces.chosen, self._picking)
+        self.controls.set_editable(not self._picking, capture=not self._picking)
+        self._show_estimates(a)
+        if self._picking:
+            self.set_status(f"This photo has {len(faces.faces)} faces of similar size: click the face to edit.")
+        else:
+            n = len(faces.faces)
+            self.set_status("Ready." + (f" {n} faces: click another outline to edit that face instead." if n > 1 else ""))
+        self._update_actions()
+        self._request(self.view, draft=False)
+
+    def _show_estimates(self, a) -> None:
+        s = a.summary()
+        pose = s["head_pose_deg"]
+        n = s["faces"]
+        self.estimates_label.setText(
+            f"{s['capture_focal_35mm']:g} mm ({SOURCE_WORDS.get(s['capture_focal_source'], '')}) · "
+            f"{s['capture_distance_cm']:.0f} cm · yaw {pose['yaw']:+.0f}° pitch {pose['pitch']:+.0f}° "
+            f"roll {pose['roll']:+.0f}° · {n} face{'s' if n != 1 else ''}")
+        self.estimates_label.setToolTip("Capture focal (35 mm-equivalent), distance to the eyes, head pose "
+                                        "relative to the line of sight, faces found")
+
+    def _on_face_picked(self, index: int) -> None:
+        if self.session.current is None or self.session.running:
+            return
+        faces = self.session.current.analysis.faces
+        if index == faces.chosen:
+            if self._picking:  # the default face was the right one: no need to analyse again
+                self._picking = False
+                self.session.face_index = index
+                self.viewer.set_faces([f.oval_px for f in faces.faces], index, False)
+                self.controls.set_editable(True)
+                self.set_status(f"Editing face {index + 1}.")
+                self._update_actions()
+            return
+        self._show_progress(0.0, f"Analysing face {index + 1}…", cancellable=True)
+        self.controls.set_editable(False, capture=False)
+        s = self.session
+        s.reprepare(face_index=index, capture_focal=s.capture_focal, distance_cm=s.distance_cm)
+        self._update_actions()
+
+    # -- view edits --------------------------------------------------------------------------------
+
+    def _on_view_edited(self, view: View, drag_id, draft: bool) -> None:
+        if view == self.view and drag_id is None:
+            return
+        self.undo_stack.push(ViewCommand(self.view, view, drag_id, self.set_view))
+        self.view = view
+        self._request(view, draft)
+
+    def set_view(self, view: View) -> None:
+        """Show ``view`` (undo/redo, scripts): controls and a settled frame."""
+        self.view = view
+        self.controls.set_view(view)
+        self._request(view, draft=False)
+
+    def _request(self, view: View, draft: bool) -> None:
+        """Frames for whichever view is on screen (the other catches up when it is shown)."""
+        if self.tabs.currentWidget() is self.viewer:
+            self.session.request(view, draft)
+        else:
+            self.mesh_panel.refresh()
+
+    def _on_tab_changed(self, index: int) -> None:
+        self.actions_by_name["mesh"].setChecked(self.tabs.currentWidget() is self.mesh_panel)
+        self._request(self.view, draft=False)
+
+    def nudge(self, d_yaw: float, d_pitch: float) -> None:
+        """Arrow keys on the photo: turn the head by a degree."""
+        if self.session.current is None or self._picking:
+            return
+        v = self.view
+        yaw = min(max(v.yaw_deg + d_yaw, YAW_RANGE[0]), YAW_RANGE[1])
+        pitch = min(max(v.pitch_deg + d_pitch, PITCH_RANGE[0]), PITCH_RANGE[1])
+        view = View(round(yaw, 1), round(pitch, 1), v.focal_35mm)
+        self.controls.set_view(view)
+        self._on_view_edited(view, None, False)
+
+    def _on_capture_edited(self, focal, distance) -> None:
+        s = self.session
+        old, new = (s.capture_focal, s.distance_cm), (focal, distance)
+        if s.loaded is None or old == new:
+            return
+        self.undo_stack.push(CaptureCommand(old, new, self._apply_capture))
+
+    def _apply_capture(self, capture: tuple) -> None:
+        s = self.session
+        self._show_progress(0.0, "Analysing with the new capture camera…", cancellable=True)
+        self.controls.set_editable(False, capture=False)
+        s.reprepare(face_index=s.face_index, capture_focal=capture[0], distance_cm=capture[1])
+        self._update_actions()
+
+    def _on_frame(self, frame: Frame) -> None:
+        self.viewer.set_result(frame.image)
+        self.last_frame = frame
+        self.render_label.setText(f"Frame {frame.seconds * 1000:.0f} ms" + (" (draft)" if frame.draft else ""))
+        self.frameShown.emit(frame)
+
+    # -- export ------------------------------------------------------------------------------------
+
+    def _default_export_path(self, suffix: str) -> str:
+        loaded = self.session.loaded
+        folder = self.settings.value("export_folder", str(loaded.path.resolve().parent))
+        return str(Path(folder) / f"{loaded.path.stem}_edited{suffix}")
+
+    def export_dialog(self) -> None:
+        if self.session.current is None or self._picking:
+            return
+        path, chosen = QFileDialog.getSaveFileName(self, "Export Photo", self._default_export_path(".jpg"), EXPORT_FILTER,
+                                                   options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            if not Path(path).suffix:
+                path += ".png" if "PNG" in chosen else ".tif" if "TIFF" in chosen else ".jpg"
+            self.export_to(path)
+
+    def export_to(self, path: str | Path, jpeg_quality: int | None = None) -> bool:
+        """Export the current view at full resolution to ``path`` (asks before replacing a file)."""
+        path = Path(path)
+        loaded = self.session.loaded
+        if self.session.current is None or self.session.exporting:
+            return False
+        quality = self.controls.quality.value() if jpeg_quality is None else jpeg_quality
+        overwrite = False
+        try:
+            if path.suffix.lower() not in EXPORT_SUFFIXES:
+                raise UserInputError(f"Cannot write {path.name}: use .jpg, .png or .tif.")
+            if path.exists() and path.resolve().samefile(loaded.path):
+                if not self._confirm(f"{path.name} is the original photo.",
+                                     "Replace the original with the edited photo? The original cannot be recovered."):
+                    return False
+                overwrite = True
+            elif path.exists() and not self._confirm(f"{path.name} already exists.", "Replace it?"):
+                return False
+            check_output_path(loaded.path, path, overwrite=overwrite)
+        except UserInputError as e:
+            self._on_failed("Cannot export", str(e))
+            return False
+        self.settings.setValue("export_folder", str(path.resolve().parent))
+        self.session.export(self.view, path, quality, overwrite)
+        return True
+
+    def _confirm(self, text: str, question: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Replace file?", text, parent=self)
+        box.setInformativeText(question)
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        return box.exec() == QMessageBox.StandardButton.Yes
+
+    def _on_exported(self, report: dict) -> None:
+        self.last_report = report
+        t = report["timings_s"]
+        self.set_status(f"Exported {Path(report['output']).name} ({t.get('render', 0) + t.get('export', 0):.1f} s); "
+                        f"settings in {Path(report['sidecar']).name}")
+
+    def export_mesh_dialog(self) -> None:
+        if self.session.current is None:
+            return
+        loaded = self.session.loaded
+        default = str(Path(self.settings.value("export_folder", str(loaded.path.resolve().parent))) / f"{loaded.path.stem}.glb")
+        path, chosen = QFileDialog.getSaveFileName(self, "Export Mesh", default, MESH_FILTER)
+        if path:
+            if not Path(path).suffix:
+                path += ".obj" if "OBJ" in chosen else ".ply" if "PLY" in chosen else ".glb"
+            self.session.export_mesh(Path(path))
+
+    # -- status ------------------------------------------------------------------------------------
+
+    def set_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def status_text(self) -> str:
+        return self.status_label.text()
+
+    def _show_progress(self, fraction: float, message: str, cancellable: bool) -> None:
+        self.progress_bar.setRange(0, 100)
+        self.progress_bar.setValue(int(fraction * 100))
+        self.progress_bar.show()
+        self.cancel_button.setVisible(cancellable)
+        self.set_status(message)
+        self._update_actions()
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        self._show_progress(fraction, message + "…", cancellable=True)
+
+    def _on_busy(self, message: str) -> None:
+        self.progress_bar.setRange(0, 0)  # indeterminate
+        self.progress_bar.show()
+        self.cancel_button.hide()
+        self.set_status(message + "…")
+
+    def _on_idle(self) -> None:
+        if not (self.session.running or self.session.exporting):
+            self.progress_bar.hide()
+            self.cancel_button.hide()
+        self._update_actions()
+
+    def _on_cancelled(self, message: str) -> None:
+        self.set_status(message)
+        self._on_idle()
+
+    def _on_failed(self, title: str, message: str) -> None:
+        self.set_status(message)
+        self._on_idle()
+        if self.session.loaded is not None and self.session.current is None and not self.session.running:
+            self.controls.set_editable(False, capture=True)  # e.g. no face with this capture camera: fixable
+        if self.show_dialogs:
+            QMessageBox.warning(self, title, message)
+        else:
+            import sys
+
+            print(f"error: {message}", file=sys.stderr)
+            QApplication.instance().exit(2)
+
+    def _update_actions(self) -> None:
+        ready = self.session.current is not None and not self._picking
+        for name in ("export", "export_mesh", "undistort", "reset"):
+            self.actions_by_name[name].setEnabled(ready)
+        self.actions_by_name["cancel"].setEnabled(self.session.running)
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def eventFilter(self, obj, event) -> bool:
+        # Hold backslash anywhere in the window to see the original (a spin box would swallow it).
+        t = event.type()
+        if t == QEvent.Type.KeyPress and obj is self.viewer and event.key() in _NUDGE:
+            self.nudge(*_NUDGE[event.key()])
+            return True
+        if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and isinstance(obj, QWidget) and obj.window() is self:
+            if event.key() == Qt.Key.Key_Backslash and event.modifiers() in (Qt.KeyboardModifier.NoModifier,):
+                if not event.isAutoRepeat():
+                    self.viewer.set_show_before(t == QEvent.Type.KeyPress)
+                return True
+        return super().eventFilter(obj, event)
+
+    def dragEnterEvent(self, event) -> None:
+        if any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open_photo(files[0])
+
+    def closeEvent(self, event) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.sync()
+        QApplication.instance().removeEventFilter(self)
+        self.session.shutdown()
+        super().closeEvent(event)

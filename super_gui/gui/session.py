@@ -1,0 +1,290 @@
+"""The editing session behind the window: which photo is open, the background jobs and the render thread.
+
+Opening a photo runs two jobs on :class:`~super_gui.gui.workers.Worker`: *load* (decode, and a preview
+of the original), then *prepare* (analysis + inversion + mesh, the slow part). Opening another photo,
+picking another face or editing the capture camera cancels the job in flight; results of cancelled or
+replaced jobs are ignored. Views go to the :class:`~super_gui.gui.workers.RenderThread` as small requests;
+frames older than the last one shown, or of an older prepared photo, are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from super_gui.core.camera import View
+from super_gui.gui.workers import ExportRequest, Frame, MeshFrame, MeshRequest, RenderRequest, RenderThread, Worker
+
+
+@dataclass(frozen=True)
+class LoadedPhoto:
+    path: Path
+    photo: object  # core.image_io.Photo
+    original: np.ndarray  # (h, w, 3) uint8: the photo at preview scale, exactly as the renderer's base
+
+
+def _load_job(path: Path):
+    def job(progress, is_cancelled) -> LoadedPhoto:
+        from super_gui.core.image_io import load_photo
+        from super_gui.core.pipeline import PREVIEW_LONG_SIDE
+
+        progress(0.0, f"Opening {path.name}")
+        photo = load_photo(path)
+        scale = min(1.0, PREVIEW_LONG_SIDE / max(photo.width, photo.height))
+        if scale == 1.0:
+            original = photo.rgb8
+        else:  # the same resize as PortraitRenderer.base_image, so an unedited view equals the original
+            size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+            original = cv2.resize(photo.rgb8, size, interpolation=cv2.INTER_AREA)
+        return LoadedPhoto(path, photo, np.ascontiguousarray(original))
+
+    return job
+
+
+def _prepare_job(photo, face_index, capture_focal, distance_cm):
+    def job(progress, is_cancelled):
+        from super_gui.core.pipeline import prepare
+
+        return prepare(photo, face_index=face_index, capture_focal_35mm=capture_focal, distance_cm=distance_cm,
+                       progress=progress, is_cancelled=is_cancelled)
+
+    return job
+
+
+def _mesh_job(prepared, path: Path):
+    def job(progress, is_cancelled) -> str:
+        from super_gui.core.edit import write_mesh
+
+        progress(0.0, f"Writing {path.name}")
+        return str(write_mesh(prepared, path))
+
+    return job
+
+
+class EditSession(QObject):
+    """State of the open photo and its background work. Lives in the GUI thread."""
+
+    photoLoaded = Signal(object)  # LoadedPhoto
+    prepared = Signal(object)  # core.pipeline.Prepared
+    frameReady = Signal(object)  # workers.Frame
+    meshFrameReady = Signal(object)  # workers.MeshFrame
+    progress = Signal(float, str)
+    busy = Signal(str)  # work with no measurable progress (export)
+    idle = Signal()
+    cancelled = Signal(str)
+    failed = Signal(str, str)  # title, message
+    renderFailed = Signal(str)
+    exported = Signal(object)  # the sidecar report
+    meshExported = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.loaded: LoadedPhoto | None = None
+        self.current: object | None = None  # Prepared of the open photo, None while preparing
+        self.face_index: int | None = None
+        self.capture_focal: float | None = None  # user overrides (None: estimate)
+        self.distance_cm: float | None = None
+        self.generation = 0
+        self._job: Worker | None = None
+        self._workers: set[Worker] = set()
+        self._seq = 0
+        self._last_request: tuple | None = None
+        self._last_shown = -1
+        self._last_mesh: tuple | None = None
+        self._exporting = False
+        self.render_thread = RenderThread()
+        self.render_thread.frame.connect(self._on_frame)
+        self.render_thread.mesh_frame.connect(self._on_mesh_frame)
+        self.render_thread.exported.connect(self._on_exported)
+        self.render_thread.export_failed.connect(self._on_export_failed)
+        self.render_thread.failed.connect(self.renderFailed)
+        self.render_thread.start()
+
+    # -- jobs --------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    def _start(self, job, name: str, on_finished) -> None:
+        self.cancel(quiet=True)
+        w = Worker(job, name)
+        w.progress.connect(self._on_progress)
+        w.finished.connect(on_finished)
+        w.failed.connect(self._on_failed)
+        w.cancelled.connect(self._on_cancelled)
+        w.qthread.finished.connect(self._reap)
+        self._workers.add(w)
+        self._job = w
+        w.start()
+
+    def cancel(self, quiet: bool = False) -> None:
+        """Stop the job in flight (if any); its result will be ignored."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.cancel()
+            if not quiet:
+                self.cancelled.emit("Cancelled: the photo is shown unedited; open it again to edit it."
+                                    if self.loaded is not None and self.current is None else "Cancelled.")
+                self.idle.emit()
+
+    def open(self, path: str | Path) -> None:
+        self._start(_load_job(Path(path)), "load", self._on_loaded)
+
+    def reprepare(self, *, face_index: int | None = None, capture_focal: float | None = None,
+                  distance_cm: float | None = None) -> None:
+        """Analyse the open photo again with another face or capture camera (the photo is not reloaded)."""
+        if self.loaded is None:
+            return
+        self.face_index, self.capture_focal, self.distance_cm = face_index, capture_focal, distance_cm
+        self._set_current(None)
+        self._start(_prepare_job(self.loaded.photo, face_index, capture_focal, distance_cm), "prepare", self._on_prepared)
+
+    def export_mesh(self, path: Path) -> None:
+        if self.current is None:
+            return
+        w = Worker(_mesh_job(self.current, Path(path)), "mesh")
+        w.finished.connect(self._on_mesh_done)
+        w.failed.connect(self._on_mesh_failed)
+        w.qthread.finished.connect(self._reap)
+        self._workers.add(w)
+        self.busy.emit(f"Writing {Path(path).name}")
+        w.start()
+
+    def _is_current(self) -> bool:
+        return self.sender() is self._job
+
+    @Slot(float, str)
+    def _on_progress(self, fraction: float, message: str) -> None:
+        if self._is_current():
+            self.progress.emit(fraction, message)
+
+    @Slot(object)
+    def _on_loaded(self, loaded: LoadedPhoto) -> None:
+        if not self._is_current():
+            return
+        self._job = None
+        self.loaded = loaded
+        self.face_index = self.capture_focal = self.distance_cm = None
+        self._set_current(None)
+        self.photoLoaded.emit(loaded)
+        self._start(_prepare_job(loaded.photo, None, None, None), "prepare", self._on_prepared)
+
+    @Slot(object)
+    def _on_prepared(self, prepared) -> None:
+        if not self._is_current():
+            return
+        self._job = None
+        self._set_current(prepared)
+        self.idle.emit()
+        self.prepared.emit(prepared)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if not self._is_current():
+            return
+        name = self._job.name
+        self._job = None
+        self.idle.emit()
+        self.failed.emit("Cannot open the photo" if name == "load" else "Cannot edit this photo", message)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        pass  # cancel() already told the window; a cancelled job is no longer current
+
+    @Slot()
+    def _reap(self) -> None:
+        for w in [w for w in self._workers if w.done]:
+            w.wait()
+            self._workers.discard(w)
+
+    def _set_current(self, prepared) -> None:
+        self.current = prepared
+        self.generation += 1
+        self._last_request = self._last_mesh = None
+        self.render_thread.set_prepared(prepared, self.generation)
+
+    # -- rendering ---------------------------------------------------------------------------------
+
+    def request(self, view: View, draft: bool) -> bool:
+        """Ask for a frame of ``view``; False when there is nothing to render or it was just asked for."""
+        if self.current is None:
+            return False
+        key = (self.generation, view, draft)
+        if key == self._last_request:
+            return False
+        self._last_request = key
+        self._seq += 1
+        self.render_thread.request(RenderRequest(self._seq, self.generation, view, draft))
+        return True
+
+    @Slot(object)
+    def _on_frame(self, frame: Frame) -> None:
+        if frame.generation != self.generation or frame.seq <= self._last_shown:
+            return  # out of date: a newer frame is already shown, or another photo is open
+        self._last_shown = frame.seq
+        self.frameReady.emit(frame)
+
+    def request_mesh(self, view: View, orbit, mode: str, size: tuple[int, int]) -> bool:
+        """Ask for a frame of the 3D view (same rules as :meth:`request`)."""
+        if self.current is None:
+            return False
+        key = (self.generation, view, orbit, mode, size)
+        if key == self._last_mesh:
+            return False
+        self._last_mesh = key
+        self._seq += 1
+        self.render_thread.request_mesh(MeshRequest(self._seq, self.generation, view, orbit, mode, size))
+        return True
+
+    @Slot(object)
+    def _on_mesh_frame(self, frame: MeshFrame) -> None:
+        if frame.generation == self.generation:
+            self.meshFrameReady.emit(frame)
+
+    def export(self, view: View, out_path: Path, jpeg_quality: int, overwrite: bool) -> None:
+        if self.current is None:
+            return
+        self._exporting = True
+        self.busy.emit(f"Exporting {Path(out_path).name} at full resolution")
+        self.render_thread.export(ExportRequest(self.generation, view, Path(out_path), int(jpeg_quality), overwrite))
+
+    @property
+    def exporting(self) -> bool:
+        return self._exporting
+
+    @Slot(object)
+    def _on_exported(self, report: dict) -> None:
+        self._exporting = False
+        self.idle.emit()
+        self.exported.emit(report)
+
+    @Slot(str)
+    def _on_export_failed(self, message: str) -> None:
+        self._exporting = False
+        self.idle.emit()
+        self.failed.emit("Export failed", message)
+
+    @Slot(object)
+    def _on_mesh_done(self, path: str) -> None:
+        self.idle.emit()
+        self.meshExported.emit(path)
+
+    @Slot(str)
+    def _on_mesh_failed(self, message: str) -> None:
+        self.idle.emit()
+        self.failed.emit("Mesh export failed", message)
+
+    def shutdown(self) -> None:
+        """Stop everything before the window goes (threads must not outlive their QThread objects)."""
+        self.cancel(quiet=True)
+        for w in list(self._workers):
+            w.cancel()
+        for w in list(self._workers):
+            w.wait()
+        self._workers.clear()
+        self.render_thread.stop()

@@ -1,0 +1,306 @@
+"""The photo view: the edited image (or the original) as a QImage, zoomable and pannable, with a
+before/after split divider and the detected faces outlined for picking.
+
+Everything is placed in photo pixel coordinates, so a preview frame, the original and the face outlines
+line up whatever their own resolution. No rendering happens here: frames arrive as numpy arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QCursor, QFont, QImage, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+MAX_ZOOM = 16.0
+DIVIDER_GRAB_PX = 8
+
+
+def qimage_from_rgb(rgb: np.ndarray) -> QImage:
+    """A QImage over an (h, w, 3) uint8 array (no copy: keep the array alive as long as the image)."""
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+
+
+class ImageViewer(QWidget):
+    """Signals: ``facePicked(int)`` when a face outline is clicked, ``zoomChanged(float)`` (photo pixels
+    per device pixel: 1.0 is 100 %)."""
+
+    facePicked = Signal(int)
+    zoomChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumSize(320, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._size: tuple[int, int] | None = None  # photo (width, height)
+        self._after: tuple[np.ndarray, QImage] | None = None
+        self._before: tuple[np.ndarray, QImage] | None = None
+        self._faces: list[QPolygonF] = []
+        self._chosen = -1
+        self._picking = False
+        self._hover = -1
+        self.fit_mode = True
+        self._scale = 1.0  # widget (logical) pixels per photo pixel
+        self._centre = QPointF(0, 0)  # photo point at the widget's centre
+        self.show_before = False
+        self.split = False
+        self._split_at = 0.5  # fraction of the photo's width
+        self._drag: str | None = None
+        self._press = QPointF()
+        self._moved = False
+        self.placeholder = "Open a photo (Ctrl+O) or drop one here"
+
+    # -- content -----------------------------------------------------------------------------------
+
+    def set_photo(self, width: int, height: int, original: np.ndarray) -> None:
+        self._size = (width, height)
+        img = (original, qimage_from_rgb(original))
+        self._before = self._after = img
+        self._faces, self._chosen, self._picking, self._hover = [], -1, False, -1
+        self.fit()
+
+    def clear(self) -> None:
+        self._size = self._after = self._before = None
+        self._faces = []
+        self.update()
+
+    def set_result(self, image: np.ndarray) -> None:
+        self._after = (image, qimage_from_rgb(image))
+        self.update()
+
+    def result_array(self) -> np.ndarray | None:
+        return None if self._after is None else self._after[0]
+
+    def set_faces(self, ovals: list[np.ndarray], chosen: int, picking: bool) -> None:
+        """Outline faces ((n, 2) photo-pixel polygons); ``picking``: a click on one picks it."""
+        self._faces = [QPolygonF([QPointF(float(x), float(y)) for x, y in oval]) for oval in ovals]
+        self._chosen, self._picking = chosen, picking
+        self.update()
+
+    def set_show_before(self, on: bool) -> None:
+        if on != self.show_before:
+            self.show_before = on
+            self.update()
+
+    def set_split(self, on: bool) -> None:
+        self.split = on
+        self.update()
+
+    def split_fraction(self) -> float:
+        return self._split_at
+
+    def set_split_fraction(self, f: float) -> None:
+        self._split_at = float(np.clip(f, 0.0, 1.0))
+        self.update()
+
+    # -- zoom and pan ------------------------------------------------------------------------------
+
+    def _fit_scale(self) -> float:
+        if self._size is None:
+            return 1.0
+        w, h = self._size
+        return max(1e-3, min((self.width() - 16) / w, (self.height() - 16) / h))
+
+    def fit(self) -> None:
+        self.fit_mode = True
+        self._apply_fit()
+        self.update()
+        self.zoomChanged.emit(self.zoom())
+
+    def _apply_fit(self) -> None:
+        if self._size is not None:
+            self._scale = self._fit_scale()
+            self._centre = QPointF(self._size[0] / 2, self._size[1] / 2)
+
+    def actual_size(self) -> None:
+        """100 %: one photo pixel per device pixel."""
+        self.set_zoom(1.0)
+
+    def zoom(self) -> float:
+        return self._scale * self.devicePixelRatioF()
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        if self._size is None:
+            return
+        dpr = self.devicePixelRatioF()
+        new = float(np.clip(zoom / dpr, min(self._fit_scale(), 0.05), MAX_ZOOM / dpr))
+        anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
+        p = self.to_photo(anchor)
+        self._scale = new
+        self.fit_mode = False
+        self._centre = p - (anchor - QPointF(self.width() / 2, self.height() / 2)) / new
+        self._clamp()
+        self.update()
+        self.zoomChanged.emit(self.zoom())
+
+    def _clamp(self) -> None:
+        w, h = self._size
+        self._centre = QPointF(float(np.clip(self._centre.x(), 0, w)), float(np.clip(self._centre.y(), 0, h)))
+
+    def to_photo(self, p: QPointF) -> QPointF:
+        return (p - QPointF(self.width() / 2, self.height() / 2)) / self._scale + self._centre
+
+    def to_widget(self, p: QPointF) -> QPointF:
+        return (p - self._centre) * self._scale + QPointF(self.width() / 2, self.height() / 2)
+
+    def photo_rect(self) -> QRectF:
+        w, h = self._size
+        return QRectF(self.to_widget(QPointF(0, 0)), self.to_widget(QPointF(w, h)))
+
+    def resizeEvent(self, event) -> None:
+        if self.fit_mode:
+            self._apply_fit()
+        super().resizeEvent(event)
+
+    # -- painting ----------------------------------------------------------------------------------
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(38, 38, 40))
+        if self._size is None or self._after is None:
+            p.setPen(QColor(150, 150, 155))
+            f = QFont(self.font())
+            f.setPointSizeF(f.pointSizeF() * 1.3)
+            p.setFont(f)
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            return
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom() < 2.0)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        target = self.photo_rect()
+        before, after = self._before[1], self._after[1]
+        if self.show_before:
+            p.drawImage(target, before)
+            self._label(p, "Original", target, left=True)
+        elif self.split:
+            x = self._divider_x()
+            p.save()
+            p.setClipRect(QRectF(target.left(), target.top(), x - target.left(), target.height()))
+            p.drawImage(target, before)
+            p.setClipRect(QRectF(x, target.top(), target.right() - x, target.height()))
+            p.drawImage(target, after)
+            p.restore()
+            p.setPen(QPen(QColor(255, 255, 255, 230), 2))
+            p.drawLine(QPointF(x, target.top()), QPointF(x, target.bottom()))
+            mid = QPointF(x, min(max(target.center().y(), 20), self.height() - 20))
+            p.setBrush(QColor(255, 255, 255, 230))
+            p.drawEllipse(mid, 9, 9)
+            p.setPen(QPen(QColor(40, 40, 40), 2))
+            p.drawLine(mid + QPointF(-4, 0), mid + QPointF(-1, -3))
+            p.drawLine(mid + QPointF(-4, 0), mid + QPointF(-1, 3))
+            p.drawLine(mid + QPointF(4, 0), mid + QPointF(1, -3))
+            p.drawLine(mid + QPointF(4, 0), mid + QPointF(1, 3))
+            self._label(p, "Before", target, left=True)
+            self._label(p, "After", target, left=False)
+        else:
+            p.drawImage(target, after)
+        self._draw_faces(p)
+
+    def _label(self, p: QPainter, text: str, target: QRectF, left: bool) -> None:
+        visible = target.intersected(QRectF(self.rect()))
+        fm = p.fontMetrics()
+        w, h = fm.horizontalAdvance(text) + 16, fm.height() + 8
+        x = visible.left() + 10 if left else visible.right() - 10 - w
+        box = QRectF(x, visible.top() + 10, w, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 150))
+        p.drawRoundedRect(box, 4, 4)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _draw_faces(self, p: QPainter) -> None:
+        if len(self._faces) < 2 and not self._picking:
+            return
+        for i, poly in enumerate(self._faces):
+            wpoly = QPolygonF([self.to_widget(q) for q in poly])
+            chosen = i == self._chosen and not self._picking
+            colour = QColor(255, 196, 0) if chosen else QColor(255, 255, 255)
+            pen = QPen(colour, 3 if i == self._hover else 2)
+            if not chosen:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            p.setBrush(QColor(255, 255, 255, 40) if i == self._hover else Qt.BrushStyle.NoBrush)
+            p.drawPolygon(wpoly)
+            r = wpoly.boundingRect()
+            tag = QRectF(r.center().x() - 12, r.top() - 30, 24, 24)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(colour)
+            p.drawEllipse(tag)
+            p.setPen(QColor(20, 20, 20))
+            p.drawText(tag, Qt.AlignmentFlag.AlignCenter, str(i + 1))
+
+    def _divider_x(self) -> float:
+        return self.to_widget(QPointF(self._split_at * self._size[0], 0)).x()
+
+    # -- mouse -------------------------------------------------------------------------------------
+
+    def _face_at(self, pos: QPointF) -> int:
+        q = self.to_photo(pos)
+        for i, poly in enumerate(self._faces):
+            if poly.containsPoint(q, Qt.FillRule.OddEvenFill):
+                return i
+        return -1
+
+    def wheelEvent(self, event) -> None:
+        if self._size is None:
+            return
+        steps = event.angleDelta().y() / 120.0
+        self.set_zoom(self.zoom() * (1.25 ** steps), event.position())
+
+    def mousePressEvent(self, event) -> None:
+        if self._size is None:
+            return
+        self._press, self._moved = event.position(), False
+        if self.split and not self.show_before and abs(event.position().x() - self._divider_x()) <= DIVIDER_GRAB_PX:
+            self._drag = "divider"
+        elif event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton):
+            self._drag = "pan"
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._size is None:
+            return
+        pos = event.position()
+        if self._drag == "divider":
+            self.set_split_fraction(self.to_photo(pos).x() / self._size[0])
+            return
+        if self._drag == "pan":
+            delta = pos - self._press
+            if self._moved or abs(delta.x()) + abs(delta.y()) > 4:
+                self._moved = True
+                self._press = pos
+                self.fit_mode = False
+                self._centre -= delta / self._scale
+                self._clamp()
+                self.update()
+            return
+        hover = self._face_at(pos) if len(self._faces) > 1 or self._picking else -1
+        if hover != self._hover:
+            self._hover = hover
+            self.update()
+        near_divider = self.split and abs(pos.x() - self._divider_x()) <= DIVIDER_GRAB_PX
+        self.setCursor(QCursor(Qt.CursorShape.SplitHCursor if near_divider else
+                               Qt.CursorShape.PointingHandCursor if hover >= 0 else Qt.CursorShape.ArrowCursor))
+
+    def mouseReleaseEvent(self, event) -> None:
+        drag, self._drag = self._drag, None
+        self.unsetCursor()
+        if drag == "pan" and not self._moved and event.button() == Qt.MouseButton.LeftButton and len(self._faces) > 1:
+            i = self._face_at(event.position())
+            if i >= 0:
+                self.facePicked.emit(i)
+
+    def leaveEvent(self, event) -> None:
+        if self._hover != -1:
+            self._hover = -1
+            self.update()
+
+    def overlay_path(self) -> QPainterPath:  # for tests: where the faces are drawn
+        path = QPainterPath()
+        for poly in self._faces:
+            path.addPolygon(QPolygonF([self.to_widget(q) for q in poly]))
+        return path

@@ -1,0 +1,311 @@
+"""Background work for the editor: one worker type for long jobs, and the render thread.
+
+* :class:`Worker` runs one job (load a photo, analyse + invert it, export a mesh) on its own ``QThread``.
+  The job is a plain function ``job(progress, is_cancelled) -> result`` from the core; cancelling is
+  ``QThread.requestInterruption()``, which the core sees through ``is_cancelled`` and answers by raising
+  :class:`~super_gui.errors.Cancelled`.
+* :class:`RenderThread` owns the GL context and the :class:`~super_gui.core.pipeline.PortraitRenderer`
+  (GL is thread-affine: both are created, used and released on this thread only). Requests are small
+  immutable objects; the newest render request replaces any pending one (latest request wins), while
+  commands (a new photo, an export) are all carried out, in order.
+
+Only plain data crosses threads: numpy arrays, frozen dataclasses, dicts and strings. Exceptions become
+one plain sentence; GL objects never leave the render thread. Signals are connected to bound methods of
+objects living in the GUI thread (a lambda would run in the emitting thread).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from super_gui.core.camera import View
+from super_gui.errors import Cancelled, UserInputError
+
+Job = Callable[[Callable[[float, str], None], Callable[[], bool]], Any]
+
+
+def plain_message(e: BaseException) -> str:
+    """One sentence for the person at the keyboard (the traceback of a bug goes to stderr)."""
+    if isinstance(e, UserInputError):
+        return str(e)
+    if isinstance(e, MemoryError):
+        return "There is not enough memory for this photo. Close other programs or use a smaller photo."
+    if isinstance(e, OSError) and e.strerror:
+        return f"{e.strerror} ({e.filename})" if e.filename else str(e.strerror)
+    traceback.print_exception(e)
+    return f"Internal error in super_gui ({type(e).__name__}: {e}). The details were printed for a bug report."
+
+
+class Worker(QObject):
+    """One job on its own thread. Signals: ``progress(float, str)``, ``finished(object)`` (the job's
+    result), ``failed(str)`` (a plain sentence), ``cancelled()``; exactly one of the last three fires."""
+
+    progress = Signal(float, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, job: Job, name: str = "job"):
+        super().__init__()
+        self.name = name
+        self._job = job
+        self._thread = QThread()
+        self._thread.setObjectName(f"super_gui {name}")
+        self.moveToThread(self._thread)
+        self._thread.started.connect(self._run)
+        self.done = False
+
+    @property
+    def qthread(self) -> QThread:
+        return self._thread
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._thread.requestInterruption()
+
+    def is_cancelled(self) -> bool:
+        return self._thread.isInterruptionRequested()
+
+    def wait(self, ms: int = 30000) -> bool:
+        return self._thread.wait(ms)
+
+    @Slot()
+    def _run(self) -> None:
+        try:
+            if self.is_cancelled():
+                raise Cancelled()
+            result = self._job(self.progress.emit, self.is_cancelled)
+            if self.is_cancelled():
+                raise Cancelled()
+            self.finished.emit(result)
+        except Cancelled:
+            self.cancelled.emit()
+        except BaseException as e:  # noqa: BLE001 - everything becomes a sentence; bugs also print
+            self.failed.emit(plain_message(e))
+        finally:
+            self.done = True
+            self._thread.quit()
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """A view to show. ``seq`` grows with every request; ``generation`` names the prepared photo."""
+
+    seq: int
+    generation: int
+    view: View
+    draft: bool
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    generation: int
+    view: View
+    out_path: Path
+    jpeg_quality: int
+    overwrite: bool
+
+
+@dataclass(frozen=True)
+class MeshRequest:
+    """A frame of the 3D view: ``orbit`` (render.mesh_view.Orbit), ``mode``, ``size`` (w, h) in pixels."""
+
+    seq: int
+    generation: int
+    view: View
+    orbit: Any
+    mode: str
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class MeshFrame:
+    seq: int
+    generation: int
+    image: np.ndarray
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A rendered view: ``image`` (h, w, 3) uint8 at ``scale`` of the photo's size."""
+
+    seq: int
+    generation: int
+    view: View
+    draft: bool
+    image: np.ndarray
+    scale: float
+    seconds: float
+    timings_s: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _SetPrepared:
+    prepared: Any
+    generation: int
+
+
+class RenderThread(QThread):
+    """Owns the GL context, the renderer of the current photo and its 3D view. Signals: ``frame(Frame)``,
+    ``mesh_frame(MeshFrame)``, ``exported(dict)`` (the sidecar report), ``export_failed(str)``,
+    ``failed(str)`` (rendering is broken)."""
+
+    frame = Signal(object)
+    mesh_frame = Signal(object)
+    exported = Signal(object)
+    export_failed = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.setObjectName("super_gui render")
+        self._cond = threading.Condition()
+        self._commands: deque = deque()
+        self._pending: RenderRequest | None = None
+        self._pending_mesh: MeshRequest | None = None
+        self._stopping = False
+
+    # -- GUI thread side -----------------------------------------------------------------------------
+
+    def set_prepared(self, prepared, generation: int) -> None:
+        """Replace the renderer (``prepared=None`` releases it); requests for older generations are dropped."""
+        self._put(_SetPrepared(prepared, generation))
+
+    def request(self, req: RenderRequest) -> None:
+        """Render ``req`` when the thread is free; a newer request replaces it if it has not started."""
+        with self._cond:
+            self._pending = req
+            self._cond.notify()
+
+    def request_mesh(self, req: MeshRequest) -> None:
+        """Like :meth:`request`, for the 3D view (its own slot: the two views do not replace each other)."""
+        with self._cond:
+            self._pending_mesh = req
+            self._cond.notify()
+
+    def export(self, req: ExportRequest) -> None:
+        self._put(req)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self.wait()
+
+    def _put(self, item) -> None:
+        with self._cond:
+            self._commands.append(item)
+            self._cond.notify()
+
+    # -- render thread side --------------------------------------------------------------------------
+
+    def run(self) -> None:
+        from super_gui.render.context import create_context
+
+        try:
+            ctx = create_context()
+        except Exception as e:  # noqa: BLE001
+            self.failed.emit(f"Rendering is not available on this computer: {e}")
+            return
+        renderer, generation = None, -1
+        self._mesh_scene = None
+        try:
+            while True:
+                with self._cond:
+                    while not self._stopping and not self._commands and self._pending is None and self._pending_mesh is None:
+                        self._cond.wait()
+                    if self._stopping:
+                        break
+                    if self._commands:
+                        item = self._commands.popleft()
+                    elif self._pending is not None:
+                        item, self._pending = self._pending, None
+                    else:
+                        item, self._pending_mesh = self._pending_mesh, None
+                if isinstance(item, _SetPrepared):
+                    self._release_mesh_scene()
+                    if renderer is not None:
+                        renderer.release()
+                        renderer = None
+                    generation = item.generation
+                    if item.prepared is not None:
+                        renderer = self._guard(lambda: self._new_renderer(item.prepared, ctx), self.failed)
+                elif renderer is None or item.generation != generation:
+                    if isinstance(item, ExportRequest):
+                        self.export_failed.emit("The photo changed before the export could start; nothing was written.")
+                elif isinstance(item, RenderRequest):
+                    self._guard(lambda: self._render(renderer, item), self.failed)
+                elif isinstance(item, MeshRequest):
+                    self._guard(lambda: self._render_mesh(renderer, item), self.failed)
+                else:
+                    self._guard(lambda: self._export(renderer, item), self.export_failed)
+        finally:
+            self._release_mesh_scene()
+            if renderer is not None:
+                renderer.release()
+            ctx.release()
+
+    @staticmethod
+    def _guard(fn, signal):
+        try:
+            return fn()
+        except BaseException as e:  # noqa: BLE001 - a sentence for the GUI; bugs also print a traceback
+            signal.emit(plain_message(e))
+            return None
+
+    @staticmethod
+    def _new_renderer(prepared, ctx):
+        from super_gui.core.pipeline import PortraitRenderer
+
+        return PortraitRenderer(prepared, ctx=ctx)
+
+    def _render(self, renderer, req: RenderRequest) -> None:
+        t = time.perf_counter()
+        out = renderer.render(req.view, draft=req.draft)
+        image = out.image
+        if image.dtype != np.uint8:  # a small 16-bit photo is previewed at full scale, in its own dtype
+            image = ((image.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+        self.frame.emit(Frame(req.seq, req.generation, req.view, req.draft, image, out.scale, time.perf_counter() - t, out.timings_s))
+
+    def _render_mesh(self, renderer, req: MeshRequest) -> None:
+        from super_gui.render.mesh_view import MeshViewScene
+
+        t = time.perf_counter()
+        if self._mesh_scene is None:  # built on first use: most sessions never open the 3D view
+            p = renderer.prepared
+            inv, a = p.inversion, p.analysis
+            self._mesh_scene = MeshViewScene(renderer.ctx, p.mesh, inv.texture, inv.origin, a.intrinsics, a.eye_midpoint)
+        image = self._mesh_scene.render(req.size, req.orbit, req.mode, renderer.camera(req.view))
+        self.mesh_frame.emit(MeshFrame(req.seq, req.generation, image, time.perf_counter() - t))
+
+    def _release_mesh_scene(self) -> None:
+        if self._mesh_scene is not None:
+            self._mesh_scene.release()
+            self._mesh_scene = None
+
+    def _export(self, renderer, req: ExportRequest) -> None:
+        from super_gui.core.edit import write_edit
+        from super_gui.core.pipeline import check_view
+
+        t0 = time.perf_counter()
+        prepared = renderer.prepared
+        check_view(req.view, prepared.analysis.focal.focal_35mm)
+        timings = dict(prepared.timings_s)
+        t = time.perf_counter()
+        rendered = renderer.render(req.view, full=True)
+        timings["render"] = time.perf_counter() - t
+        report = write_edit(prepared, rendered.image, req.view, req.out_path, command="editor",
+                            jpeg_quality=req.jpeg_quality, overwrite=req.overwrite, timings=timings, started=t0)
+        self.exported.emit(report)

@@ -1,0 +1,175 @@
+"""The 3D view of a prepared photo: its depth-induced mesh seen from an orbiting camera, textured with the
+photo, shaded as clay or as a wireframe, with the capture camera and the virtual camera drawn as frusta.
+
+Drawn into an offscreen framebuffer and read back as an array, so the editor can show it as an image on
+any Qt platform (the offscreen one cannot host a GL widget) from the render thread that owns the context.
+World space is the capture camera's (metres, OpenCV axes: x right, y down, z forward). Owns its GL objects
+(``release()``); GL calls on the context's thread only. No Qt.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import moderngl
+import numpy as np
+
+from super_gui.core.camera import Intrinsics, VirtualCamera
+from super_gui.core.mesh import PersonMesh
+from super_gui.render.context import bind_home_framebuffer
+from super_gui.render.scene import SHADERS
+
+MODES = ("textured", "shaded", "wireframe")
+VIEWER_FOV_DEG = 40.0
+BACKGROUND = (0.13, 0.13, 0.14)
+CAPTURE_COLOUR = (0.92, 0.92, 0.92, 1.0)
+VIRTUAL_COLOUR = (1.0, 0.69, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Orbit:
+    """Where the viewer stands: turned ``yaw_deg`` about the head (+ = to the image's left) and raised
+    ``pitch_deg`` from the capture camera's side, at ``distance_scale`` times the distance that fits
+    the person in view."""
+
+    yaw_deg: float = -30.0
+    pitch_deg: float = 10.0
+    distance_scale: float = 1.0
+
+
+def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(4, 4) world -> viewer camera (OpenCV axes) for a camera at ``eye`` looking at ``target``, upright."""
+    z = target - eye
+    z = z / np.linalg.norm(z)
+    x = np.cross(np.array([0.0, 1.0, 0.0]), z)
+    x = x / max(np.linalg.norm(x), 1e-9)
+    y = np.cross(z, x)
+    m = np.eye(4)
+    m[:3, :3] = np.stack([x, y, z])
+    m[:3, 3] = -m[:3, :3] @ eye
+    return m
+
+
+def projection(focal_px: float, width: int, height: int, near: float, far: float) -> np.ndarray:
+    """(4, 4) OpenCV camera space (principal point at the centre) -> GL clip space (y up)."""
+    return np.array([
+        [2.0 * focal_px / width, 0.0, 0.0, 0.0],
+        [0.0, -2.0 * focal_px / height, 0.0, 0.0],
+        [0.0, 0.0, (far + near) / (far - near), -2.0 * far * near / (far - near)],
+        [0.0, 0.0, 1.0, 0.0],
+    ])
+
+
+def frustum_lines(apex: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """(16, 3) line-segment end points: apex to the four corners, and the corners' rectangle."""
+    segs = []
+    for i in range(4):
+        segs += [apex, corners[i], corners[i], corners[(i + 1) % 4]]
+    return np.array(segs, dtype=np.float64)
+
+
+class MeshViewScene:
+    """GPU side of the 3D view of one prepared photo."""
+
+    def __init__(self, ctx: moderngl.Context, mesh: PersonMesh, texture_rgb8: np.ndarray, texture_origin: tuple[int, int],
+                 intrinsics: Intrinsics, eye_midpoint: np.ndarray):
+        self.ctx = ctx
+        self.intrinsics = intrinsics
+        self.eye_midpoint = np.asarray(eye_midpoint, dtype=np.float64)
+        th, tw = texture_rgb8.shape[:2]
+        uv = (mesh.source_px - np.asarray(texture_origin, np.float32) + 0.5) / np.array([tw, th], np.float32)
+        data = np.concatenate([mesh.positions, mesh.normals, uv, mesh.head_weight[:, None]], axis=1).astype("f4")
+        tris = mesh.triangles[~mesh.torn].astype("i4")
+        self.program = ctx.program(vertex_shader=(SHADERS / "mesh_view.vert").read_text(),
+                                   fragment_shader=(SHADERS / "mesh_view.frag").read_text())
+        self.line_program = ctx.program(vertex_shader=(SHADERS / "lines.vert").read_text(),
+                                        fragment_shader=(SHADERS / "lines.frag").read_text())
+        self._vbo = ctx.buffer(data.tobytes())
+        self._ibo = ctx.buffer(tris.tobytes())
+        self.vao = ctx.vertex_array(self.program, [(self._vbo, "3f 3f 2f 1f", "in_pos", "in_normal", "in_uv", "in_head")], self._ibo)
+        self._line_vbo = ctx.buffer(reserve=32 * 3 * 4)
+        self.line_vao = ctx.vertex_array(self.line_program, [(self._line_vbo, "3f", "in_pos")])
+        self.texture = ctx.texture((tw, th), 3, np.ascontiguousarray(texture_rgb8).tobytes(), alignment=1)
+        self.texture.build_mipmaps()
+        self.texture.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+        lo, hi = mesh.positions.min(axis=0), mesh.positions.max(axis=0)
+        self.extent_m = float(max(hi - lo)) if mesh.n_vertices else 0.5
+        self._targets: dict[tuple[int, int], tuple] = {}
+
+    def _framebuffer(self, w: int, h: int):
+        if (w, h) not in self._targets:
+            for objs in self._targets.values():
+                bind_home_framebuffer(self.ctx)
+                for o in objs:
+                    o.release()
+            self._targets.clear()
+            colour, depth = self.ctx.renderbuffer((w, h), 4), self.ctx.depth_renderbuffer((w, h))
+            self._targets[(w, h)] = (self.ctx.framebuffer([colour], depth), colour, depth)
+        return self._targets[(w, h)][0]
+
+    def default_distance(self) -> float:
+        return 0.95 * self.extent_m / (2.0 * math.tan(math.radians(VIEWER_FOV_DEG / 2)))
+
+    def view_proj(self, size: tuple[int, int], orbit: Orbit) -> np.ndarray:
+        w, h = size
+        target = self.eye_midpoint + np.array([0.0, 0.04, 0.06])  # the middle of the head, not the eyes
+        yaw, pitch = math.radians(orbit.yaw_deg), math.radians(orbit.pitch_deg)
+        direction = np.array([-math.sin(yaw) * math.cos(pitch), -math.sin(pitch), -math.cos(yaw) * math.cos(pitch)])
+        r = orbit.distance_scale * self.default_distance()
+        eye = target + r * direction
+        f = 0.5 * h / math.tan(math.radians(VIEWER_FOV_DEG / 2))
+        return projection(f, w, h, max(0.01, r * 0.02), r + 10.0) @ look_at(eye, target)
+
+    def render(self, size: tuple[int, int], orbit: Orbit, mode: str, camera: VirtualCamera | None) -> np.ndarray:
+        """(h, w, 3) uint8: the mesh (head turned as ``camera`` asks) and both cameras, from ``orbit``."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        w, h = max(16, int(size[0])), max(16, int(size[1]))
+        fbo = self._framebuffer(w, h)
+        fbo.use()
+        fbo.viewport = (0, 0, w, h)
+        fbo.clear(*BACKGROUND, 1.0, depth=1.0)
+        mvp = self.view_proj((w, h), orbit)
+        rotation = camera.rotation if camera is not None else np.eye(3)
+        pivot = camera.pivot if camera is not None else self.eye_midpoint
+        p = self.program
+        p["u_view_proj"].write(mvp.T.astype("f4").tobytes())
+        p["u_edit"].write(np.asarray(rotation, np.float64).T.astype("f4").tobytes())
+        p["u_pivot"].value = tuple(float(v) for v in pivot)
+        p["u_mode"].value = MODES.index(mode)
+        p["u_light"].value = tuple((np.array([-0.4, -0.6, -1.0]) / np.linalg.norm([-0.4, -0.6, -1.0])).tolist())
+        if "u_texture" in p:
+            p["u_texture"].value = 0
+        self.texture.use(0)
+        self.ctx.enable(moderngl.DEPTH_TEST)
+        self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
+        self.ctx.wireframe = mode == "wireframe"
+        try:
+            self.vao.render(moderngl.TRIANGLES)
+        finally:
+            self.ctx.wireframe = False
+        self.line_program["u_view_proj"].write(mvp.T.astype("f4").tobytes())
+        self._draw_frustum(np.zeros(3), self.intrinsics, CAPTURE_COLOUR)
+        if camera is not None:
+            self._draw_frustum(np.array([0.0, 0.0, -camera.dolly_shift_m]), self.intrinsics, VIRTUAL_COLOUR)
+        raw = fbo.read(components=3, alignment=1)
+        return np.frombuffer(raw, np.uint8).reshape(h, w, 3)[::-1].copy()
+
+    def _draw_frustum(self, apex: np.ndarray, intr: Intrinsics, colour) -> None:
+        """Apex to the photo's frame at the eyes' depth: the dolly zoom keeps that plane for both cameras."""
+        d = float(self.eye_midpoint[2])
+        px = np.array([[0, 0], [intr.width, 0], [intr.width, intr.height], [0, intr.height]], np.float64) - 0.5
+        corners = intr.unproject(px, np.full(4, d))
+        self._line_vbo.write(frustum_lines(apex, corners).astype("f4").tobytes())
+        self.line_program["u_color"].value = colour
+        self.line_vao.render(moderngl.LINES, vertices=16)
+
+    def release(self) -> None:
+        bind_home_framebuffer(self.ctx)
+        for objs in self._targets.values():
+            for o in objs:
+                o.release()
+        self._targets.clear()
+        for o in (self.vao, self.line_vao, self._vbo, self._ibo, self._line_vbo, self.texture, self.program, self.line_program):
+            o.release()

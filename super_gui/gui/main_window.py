@@ -14,12 +14,11 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, Q
                                QScrollArea, QSplitter, QTabWidget, QWidget)
 
 from super_gui.core.camera import View
-from super_gui.core.export import EXPORT_SUFFIXES, check_output_path
 from super_gui.core.image_io import SUPPORTED_SUFFIXES
 from super_gui.core.pipeline import PITCH_RANGE, YAW_RANGE
-from super_gui.errors import UserInputError
 from super_gui.gui.actions import add_recent_file, build_menus
 from super_gui.gui.controls import SOURCE_WORDS, ViewControls
+from super_gui.gui.exporting import ExportMixin
 from super_gui.gui.mesh_view import MeshPanel
 from super_gui.gui.session import EditSession, LoadedPhoto
 from super_gui.gui.undo import CaptureCommand, ViewCommand
@@ -28,11 +27,9 @@ from super_gui.gui.workers import Frame
 
 _NUDGE = {Qt.Key.Key_Left: (-1.0, 0.0), Qt.Key.Key_Right: (1.0, 0.0), Qt.Key.Key_Up: (0.0, 1.0), Qt.Key.Key_Down: (0.0, -1.0)}
 OPEN_FILTER = "Photos (" + " ".join(f"*{s}" for s in SUPPORTED_SUFFIXES) + ");;All files (*)"
-EXPORT_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png);;TIFF (*.tif *.tiff)"
-MESH_FILTER = "glTF binary (*.glb);;Wavefront OBJ (*.obj);;PLY (*.ply)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ExportMixin, QMainWindow):
     """The editor. ``settings``: where geometry, folders and recent files live (a fresh one per test)."""
 
     frameShown = Signal(object)  # the Frame now on screen
@@ -47,6 +44,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.view = View()  # the view the controls show (the last one asked for)
         self._picking = False
+        self._render_error_shown = False
         self.last_frame: Frame | None = None
         self.last_report: dict | None = None
 
@@ -84,7 +82,7 @@ class MainWindow(QMainWindow):
         s.idle.connect(self._on_idle)
         s.cancelled.connect(self._on_cancelled)
         s.failed.connect(self._on_failed)
-        s.renderFailed.connect(lambda m: self._on_failed("Rendering failed", m))
+        s.renderFailed.connect(self._on_render_failed)
         s.exported.connect(self._on_exported)
         s.meshExported.connect(lambda p: self.set_status(f"Mesh written to {p}"))
         c = self.controls
@@ -139,6 +137,7 @@ class MainWindow(QMainWindow):
 
     def _on_loaded(self, loaded: LoadedPhoto) -> None:
         add_recent_file(self.settings, loaded.path)
+        self._render_error_shown = False
         p = loaded.photo
         self.viewer.set_photo(p.width, p.height, loaded.original)
         self.undo_stack.clear()
@@ -257,73 +256,6 @@ class MainWindow(QMainWindow):
         self.render_label.setText(f"Frame {frame.seconds * 1000:.0f} ms" + (" (draft)" if frame.draft else ""))
         self.frameShown.emit(frame)
 
-    # -- export ------------------------------------------------------------------------------------
-
-    def _default_export_path(self, suffix: str) -> str:
-        loaded = self.session.loaded
-        folder = self.settings.value("export_folder", str(loaded.path.resolve().parent))
-        return str(Path(folder) / f"{loaded.path.stem}_edited{suffix}")
-
-    def export_dialog(self) -> None:
-        if self.session.current is None or self._picking:
-            return
-        path, chosen = QFileDialog.getSaveFileName(self, "Export Photo", self._default_export_path(".jpg"), EXPORT_FILTER,
-                                                   options=QFileDialog.Option.DontConfirmOverwrite)
-        if path:
-            if not Path(path).suffix:
-                path += ".png" if "PNG" in chosen else ".tif" if "TIFF" in chosen else ".jpg"
-            self.export_to(path)
-
-    def export_to(self, path: str | Path, jpeg_quality: int | None = None) -> bool:
-        """Export the current view at full resolution to ``path`` (asks before replacing a file)."""
-        path = Path(path)
-        loaded = self.session.loaded
-        if self.session.current is None or self.session.exporting:
-            return False
-        quality = self.controls.quality.value() if jpeg_quality is None else jpeg_quality
-        overwrite = False
-        try:
-            if path.suffix.lower() not in EXPORT_SUFFIXES:
-                raise UserInputError(f"Cannot write {path.name}: use .jpg, .png or .tif.")
-            if path.exists() and path.resolve().samefile(loaded.path):
-                if not self._confirm(f"{path.name} is the original photo.",
-                                     "Replace the original with the edited photo? The original cannot be recovered."):
-                    return False
-                overwrite = True
-            elif path.exists() and not self._confirm(f"{path.name} already exists.", "Replace it?"):
-                return False
-            check_output_path(loaded.path, path, overwrite=overwrite)
-        except UserInputError as e:
-            self._on_failed("Cannot export", str(e))
-            return False
-        self.settings.setValue("export_folder", str(path.resolve().parent))
-        self.session.export(self.view, path, quality, overwrite)
-        return True
-
-    def _confirm(self, text: str, question: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Replace file?", text, parent=self)
-        box.setInformativeText(question)
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        return box.exec() == QMessageBox.StandardButton.Yes
-
-    def _on_exported(self, report: dict) -> None:
-        self.last_report = report
-        t = report["timings_s"]
-        self.set_status(f"Exported {Path(report['output']).name} ({t.get('render', 0) + t.get('export', 0):.1f} s); "
-                        f"settings in {Path(report['sidecar']).name}")
-
-    def export_mesh_dialog(self) -> None:
-        if self.session.current is None:
-            return
-        loaded = self.session.loaded
-        default = str(Path(self.settings.value("export_folder", str(loaded.path.resolve().parent))) / f"{loaded.path.stem}.glb")
-        path, chosen = QFileDialog.getSaveFileName(self, "Export Mesh", default, MESH_FILTER)
-        if path:
-            if not Path(path).suffix:
-                path += ".obj" if "OBJ" in chosen else ".ply" if "PLY" in chosen else ".glb"
-            self.session.export_mesh(Path(path))
-
     # -- status ------------------------------------------------------------------------------------
 
     def set_status(self, text: str) -> None:
@@ -371,6 +303,13 @@ class MainWindow(QMainWindow):
 
             print(f"error: {message}", file=sys.stderr)
             QApplication.instance().exit(2)
+
+    def _on_render_failed(self, message: str) -> None:
+        if self._render_error_shown:  # once per photo: a broken renderer fails on every slider move
+            self.set_status(message)
+        else:
+            self._render_error_shown = True
+            self._on_failed("Rendering failed", message)
 
     def _update_actions(self) -> None:
         ready = self.session.current is not None and not self._picking

@@ -116,7 +116,6 @@ class EditSession(QObject):
         w.progress.connect(self._on_progress)
         w.finished.connect(on_finished)
         w.failed.connect(self._on_failed)
-        w.cancelled.connect(self._on_cancelled)
         w.qthread.finished.connect(self._reap)
         self._workers.add(w)
         self._job = w
@@ -191,10 +190,6 @@ class EditSession(QObject):
         self._job = None
         self.idle.emit()
         self.failed.emit("Cannot open the photo" if name == "load" else "Cannot edit this photo", message)
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        pass  # cancel() already told the window; a cancelled job is no longer current
 
     @Slot()
     def _reap(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QFont, QImage, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QCursor, QFont, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 MAX_ZOOM = 16.0
@@ -298,9 +298,3 @@ class ImageViewer(QWidget):
         if self._hover != -1:
             self._hover = -1
             self.update()
-
-    def overlay_path(self) -> QPainterPath:  # for tests: where the faces are drawn
-        path = QPainterPath()
-        for poly in self._faces:
-            path.addPolygon(QPolygonF([self.to_widget(q) for q in poly]))
-        return path

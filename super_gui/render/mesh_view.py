@@ -33,8 +33,8 @@ class Orbit:
     ``pitch_deg`` from the capture camera's side, at ``distance_scale`` times the distance that fits
     the person in view."""
 
-    yaw_deg: float = -30.0
-    pitch_deg: float = 10.0
+    yaw_deg: float = -50.0
+    pitch_deg: float = 15.0
     distance_scale: float = 1.0
 
 
@@ -109,11 +109,12 @@ class MeshViewScene:
         return self._targets[(w, h)][0]
 
     def default_distance(self) -> float:
-        return 0.95 * self.extent_m / (2.0 * math.tan(math.radians(VIEWER_FOV_DEG / 2)))
+        return 1.5 * self.extent_m / (2.0 * math.tan(math.radians(VIEWER_FOV_DEG / 2)))
 
     def view_proj(self, size: tuple[int, int], orbit: Orbit) -> np.ndarray:
         w, h = size
-        target = self.eye_midpoint + np.array([0.0, 0.04, 0.06])  # the middle of the head, not the eyes
+        e = self.eye_midpoint
+        target = np.array([e[0], e[1] + 0.04, 0.6 * e[2]])  # between the camera and the head: both in view
         yaw, pitch = math.radians(orbit.yaw_deg), math.radians(orbit.pitch_deg)
         direction = np.array([-math.sin(yaw) * math.cos(pitch), -math.sin(pitch), -math.cos(yaw) * math.cos(pitch)])
         r = orbit.distance_scale * self.default_distance()

@@ -237,3 +237,39 @@ def test_the_3d_tab_shows_the_mesh_and_orbits(qtbot, window, grace_jpg):
                     timeout=5000)
     window.actions_by_name["mesh"].trigger()  # back to the photo: it catches up with the edit
     wait_frame(qtbot, window, View(10.0, 0.0, None))
+
+
+def test_opening_another_photo_cancels_the_first(qtbot, window, astronaut_jpg, grace_jpg):
+    window.open_photo(astronaut_jpg)
+    window.open_photo(grace_jpg)
+    wait_ready(qtbot, window)
+    qtbot.wait(500)  # anything the first job still sends is ignored
+    assert window.session.loaded.path == grace_jpg and window.windowTitle().startswith("grace_hopper.jpg")
+    assert window.session.current.photo.path == grace_jpg
+
+
+def test_settings_recent_files_geometry_and_about(qtbot, settings, dialogs, grace_jpg, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from super_gui.gui.actions import ABOUT_HTML, add_recent_file, fill_recent_menu
+    from super_gui.gui.main_window import MainWindow
+
+    add_recent_file(settings, grace_jpg)
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.resize(1000, 700)
+    w.show()
+    fill_recent_menu(w)
+    names = [a.text() for a in w.recent_menu.actions()]
+    assert any("grace_hopper.jpg" in n for n in names)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", staticmethod(lambda parent, title, text: shown.append(text)))
+    [a for a in w.menuBar().actions() if "Help" in a.text()][0].menu().actions()[0].trigger()
+    assert shown and all(s in shown[0] for s in ("MediaPipe", "Apache", "PySide6", "LGPL", "ModernGL", "Lee Perry-Smith", "CC BY 3.0"))
+    assert w.actions_by_name["export"].shortcut().toString() == "Ctrl+E"
+    w.close()
+    w2 = MainWindow(settings)
+    qtbot.addWidget(w2)
+    assert settings.value("geometry") and w2.height() == 700  # restored (the offscreen screen clamps the width)
+    w2.close()
+    assert ABOUT_HTML

@@ -1,0 +1,82 @@
+"""File > Export and Export Mesh for the editor window (a mixin of
+:class:`~super_gui.gui.main_window.MainWindow`): file dialogs, the replace-a-file confirmations, and the
+hand-over to the session, which renders and writes on the render thread through the CLI's edit path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from super_gui.core.export import EXPORT_SUFFIXES, check_output_path
+from super_gui.errors import UserInputError
+
+EXPORT_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png);;TIFF (*.tif *.tiff)"
+MESH_FILTER = "glTF binary (*.glb);;Wavefront OBJ (*.obj);;PLY (*.ply)"
+
+
+class ExportMixin:
+    def _default_export_path(self, suffix: str) -> str:
+        loaded = self.session.loaded
+        folder = self.settings.value("export_folder", str(loaded.path.resolve().parent))
+        return str(Path(folder) / f"{loaded.path.stem}_edited{suffix}")
+
+    def export_dialog(self) -> None:
+        if self.session.current is None or self._picking:
+            return
+        path, chosen = QFileDialog.getSaveFileName(self, "Export Photo", self._default_export_path(".jpg"), EXPORT_FILTER,
+                                                   options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            if not Path(path).suffix:
+                path += ".png" if "PNG" in chosen else ".tif" if "TIFF" in chosen else ".jpg"
+            self.export_to(path)
+
+    def export_to(self, path: str | Path, jpeg_quality: int | None = None) -> bool:
+        """Export the current view at full resolution to ``path`` (asks before replacing a file)."""
+        path = Path(path)
+        loaded = self.session.loaded
+        if self.session.current is None or self.session.exporting:
+            return False
+        quality = self.controls.quality.value() if jpeg_quality is None else jpeg_quality
+        overwrite = False
+        try:
+            if path.suffix.lower() not in EXPORT_SUFFIXES:
+                raise UserInputError(f"Cannot write {path.name}: use .jpg, .png or .tif.")
+            if path.exists() and path.resolve().samefile(loaded.path):
+                if not self._confirm(f"{path.name} is the original photo.",
+                                     "Replace the original with the edited photo? The original cannot be recovered."):
+                    return False
+                overwrite = True
+            elif path.exists() and not self._confirm(f"{path.name} already exists.", "Replace it?"):
+                return False
+            check_output_path(loaded.path, path, overwrite=overwrite)
+        except UserInputError as e:
+            self._on_failed("Cannot export", str(e))
+            return False
+        self.settings.setValue("export_folder", str(path.resolve().parent))
+        self.session.export(self.view, path, quality, overwrite)
+        return True
+
+    def _confirm(self, text: str, question: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Replace file?", text, parent=self)
+        box.setInformativeText(question)
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        return box.exec() == QMessageBox.StandardButton.Yes
+
+    def _on_exported(self, report: dict) -> None:
+        self.last_report = report
+        t = report["timings_s"]
+        self.set_status(f"Exported {Path(report['output']).name} ({t.get('render', 0) + t.get('export', 0):.1f} s); "
+                        f"settings in {Path(report['sidecar']).name}")
+
+    def export_mesh_dialog(self) -> None:
+        if self.session.current is None:
+            return
+        loaded = self.session.loaded
+        default = str(Path(self.settings.value("export_folder", str(loaded.path.resolve().parent))) / f"{loaded.path.stem}.glb")
+        path, chosen = QFileDialog.getSaveFileName(self, "Export Mesh", default, MESH_FILTER)
+        if path:
+            if not Path(path).suffix:
+                path += ".obj" if "OBJ" in chosen else ".ply" if "PLY" in chosen else ".glb"
+            self.session.export_mesh(Path(path))

@@ -107,6 +107,10 @@ def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = 
     # silhouette, so the triangles only need to cover it, not follow it in steps.
     cx, cy = pts[tri].mean(axis=1).T
     on = (_bilinear(depth.person, cx, cy) > 0.05) | (person[tri].max(axis=1) > 0.3)
+    # Delaunay bridges hollows in the outline (between an arm and the head, under a hat brim) with long
+    # thin triangles; they are not surface, and drawn they smear the photo across the gap.
+    edges = np.linalg.norm(pts[tri] - pts[np.roll(tri, 1, axis=1)], axis=2).max(axis=1)
+    on &= edges < 2.5 * coarse_px
     tri = tri[on]
     used = np.unique(tri)
     remap = -np.ones(len(pts), np.int64)

@@ -134,19 +134,26 @@ class PortraitRenderer:
         self._moving_edit = mesh.edit_weight[moving].astype(np.float64)[:, None]
         photo = prepared.photo
         self.preview_scale = min(1.0, preview_long_side / max(photo.width, photo.height))
-        self._base: dict[float, np.ndarray] = {}
+        self._base: dict[tuple[float, bool], np.ndarray] = {}
         self._ensure_scale(self.preview_scale)
 
     def output_size(self, scale: float) -> tuple[int, int]:
         p = self.prepared.photo
         return (p.width, p.height) if scale == 1.0 else (max(1, round(p.width * scale)), max(1, round(p.height * scale)))
 
-    def base_image(self, scale: float) -> np.ndarray:
-        """The photo at ``scale`` ((H, W, 3), the photo's dtype at full scale, uint8 for previews)."""
-        if scale not in self._base:
+    def base_image(self, scale: float, full: bool = False) -> np.ndarray:
+        """The photo at ``scale`` ((H, W, 3): the photo's own dtype for full-resolution output, uint8 for
+        previews, even when a small photo's preview scale is 1)."""
+        key = (scale, full)
+        if key not in self._base:
             p = self.prepared.photo
-            self._base[scale] = p.rgb if scale == 1.0 else cv2.resize(p.rgb8, self.output_size(scale), interpolation=cv2.INTER_AREA)
-        return self._base[scale]
+            if full:
+                self._base[key] = p.rgb
+            elif scale == 1.0:
+                self._base[key] = p.rgb8
+            else:
+                self._base[key] = cv2.resize(p.rgb8, self.output_size(scale), interpolation=cv2.INTER_AREA)
+        return self._base[key]
 
     def _ensure_scale(self, scale: float) -> None:
         """Upload the photo crop for ``scale`` once (full resolution only when first exported)."""
@@ -190,7 +197,7 @@ class PortraitRenderer:
         t0 = time.perf_counter()
         scale = 1.0 if full else self.preview_scale
         a = self.prepared.analysis
-        base = self.base_image(scale)
+        base = self.base_image(scale, full)
         if view.is_identity(a.focal.focal_35mm):
             return Rendered(base, scale, view, {"total": time.perf_counter() - t0})
         t = time.perf_counter()

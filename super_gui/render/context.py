@@ -34,9 +34,6 @@ def renderer_name(ctx: moderngl.Context) -> str:
     return f"{ctx.info.get('GL_RENDERER', '?')} (OpenGL {ctx.version_code / 100:.1f})"
 
 
-_homes: dict[int, moderngl.Framebuffer] = {}
-
-
 def bind_home_framebuffer(ctx: moderngl.Context) -> None:
     """Bind a tiny framebuffer that lives as long as the context. Call it before releasing a bound
     framebuffer: moderngl restores the previous binding when it creates a framebuffer, and restoring a
@@ -44,7 +41,10 @@ def bind_home_framebuffer(ctx: moderngl.Context) -> None:
     if ctx.screen is not None:
         ctx.screen.use()
         return
-    home = _homes.get(id(ctx))
+    # Kept in the context's own user-data slot, so it goes when the context goes.
+    if not isinstance(ctx.extra, dict):
+        ctx.extra = {}
+    home = ctx.extra.get("home_framebuffer")
     if home is None:
-        home = _homes[id(ctx)] = ctx.simple_framebuffer((1, 1))
+        home = ctx.extra["home_framebuffer"] = ctx.simple_framebuffer((1, 1))
     home.use()

@@ -1,4 +1,5 @@
 """Speed and memory figures (printed, never asserted). Run: .venv/bin/python -m bench.perf
+(``--editor``: only the editor's figures, from bench/editor_perf.py; ``--no-editor``: only the core's.)
 
 Photos: a 12 MP (3024 x 4032) portrait made by upscaling matplotlib's Grace Hopper photo into a
 phone-sized frame, written as a JPEG the way a phone would.
@@ -103,22 +104,35 @@ def bench_views(photo_path: Path, out_dir: Path, repeats: int) -> list[tuple[str
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--repeats", type=int, default=5)
-    args = ap.parse_args(argv)
-    from super_gui.core.face import silence_native_logging
-
-    silence_native_logging()
-    with tempfile.TemporaryDirectory() as tmp:
-        photo = make_12mp_selfie(Path(tmp))
-        rows = bench_analysis(photo, args.repeats)
-        rows += bench_views(photo, Path(tmp), args.repeats)
-    rows.append(("peak memory (RSS)", f"{peak_rss_mb():.0f} MB"))
+def print_table(rows: list[tuple[str, str]]) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"{'what'.ljust(width)}  figure")
     for k, v in rows:
         print(f"{k.ljust(width)}  {v}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=5)
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--editor", action="store_true", help="only the editor figures (bench/editor_perf.py)")
+    which.add_argument("--no-editor", action="store_true", help="only the core figures")
+    args = ap.parse_args(argv)
+    from super_gui.core.face import silence_native_logging
+
+    silence_native_logging()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        photo = make_12mp_selfie(Path(tmp))
+        if not args.editor:
+            rows += bench_analysis(photo, args.repeats)
+            rows += bench_views(photo, Path(tmp), args.repeats)
+            rows.append(("peak memory (RSS)", f"{peak_rss_mb():.0f} MB"))
+        if not args.no_editor:
+            from bench.editor_perf import editor_rows
+
+            rows += editor_rows(photo, args.repeats)
+    print_table(rows)
     return 0
 
 

@@ -6,16 +6,21 @@ Environment (for demos, the README screenshot and its test):
   view (``split`` turns the before/after divider on at that fraction of the width; ``mesh=shaded``
   shows the 3D tab in that mode instead);
 * ``SUPER_GUI_SCREENSHOT=PATH``: when the first settled frame of that view is on screen, save the window
-  as a PNG to PATH and quit (exit status 0; 2 on an error, which is printed instead of shown).
+  as a PNG to PATH and quit (exit status 0; 2 on an error, which is printed instead of shown);
+* ``SUPER_GUI_TIMING=1`` (``bench/perf.py``): print ``window-shown T`` to stderr when the window first
+  paints, and ``first-frame T`` when the first full-quality frame of the view the controls show is handed
+  to the photo view (it paints next); T is ``time.perf_counter()`` (on Linux the system-wide monotonic clock, so another process can
+  subtract its own reading).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtCore import QEvent, QObject, QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from super_gui.core.camera import View
@@ -89,6 +94,31 @@ def _unattended(window, shot: str | None, demo: tuple[View, dict] | None) -> Non
         QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, lambda: (print("error: screenshot timed out", file=sys.stderr), app.exit(3)))
 
 
+class _Timing(QObject):
+    """``SUPER_GUI_TIMING``: the window's first paint and its first full-quality frame, once each."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        window.installEventFilter(self)
+        window.frameShown.connect(self._on_frame)
+
+    @staticmethod
+    def _print(what: str) -> None:
+        print(f"{what} {time.perf_counter():.6f}", file=sys.stderr, flush=True)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.window and event.type() == QEvent.Type.Paint:
+            self.window.removeEventFilter(self)
+            self._print("window-shown")
+        return False
+
+    def _on_frame(self, frame) -> None:
+        if not frame.draft and frame.view == self.window.view:
+            self.window.frameShown.disconnect(self._on_frame)
+            self._print("first-frame")
+
+
 def _qt_messages(kind, context, message: str) -> None:
     # Descriptor 2 is silenced (MediaPipe's native chatter); Qt's serious messages still reach the user.
     if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg) or os.environ.get("SUPER_GUI_DEBUG"):
@@ -136,6 +166,8 @@ def run(photo: str | None = None) -> int:
         return 2
     if shot or demo:
         _unattended(window, shot, demo)
+    if os.environ.get("SUPER_GUI_TIMING"):
+        _Timing(window)
     window.show()
     if photo:
         window.open_photo(photo)

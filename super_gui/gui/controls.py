@@ -138,19 +138,9 @@ class ViewControls(QWidget):
 
         capture = QGroupBox("Capture camera (estimated)")
         form = QFormLayout(capture)
-        self.capture_focal_spin = QDoubleSpinBox()
-        self.capture_focal_spin.setRange(5.0, 1200.0)
-        self.capture_focal_spin.setDecimals(1)
-        self.capture_focal_spin.setSuffix(" mm")
-        self.capture_focal_spin.setKeyboardTracking(False)
-        self.capture_focal_spin.setToolTip("35 mm-equivalent focal length of the lens that took the photo. Edit to re-analyse.")
+        self.capture_focal_spin = _estimate_spin(5.0, 1200.0, " mm", "35 mm-equivalent focal length of the lens that took the photo. Edit to re-analyse.")
         self.capture_focal_source = QLabel()
-        self.distance_spin = QDoubleSpinBox()
-        self.distance_spin.setRange(10.0, 2000.0)
-        self.distance_spin.setDecimals(1)
-        self.distance_spin.setSuffix(" cm")
-        self.distance_spin.setKeyboardTracking(False)
-        self.distance_spin.setToolTip("Distance from the camera to the eyes. Edit to re-analyse.")
+        self.distance_spin = _estimate_spin(10.0, 2000.0, " cm", "Distance from the camera to the eyes. Edit to re-analyse.")
         self.distance_source = QLabel()
         self.reestimate = QPushButton("Use the estimates")
         self.reestimate.setToolTip("Forget the values you typed and estimate focal and distance again.")
@@ -276,3 +266,14 @@ class ViewControls(QWidget):
     def _reset_all(self) -> None:
         self.set_view(View())
         self.viewEdited.emit(self.view(), None, False)
+
+
+def _estimate_spin(low: float, high: float, suffix: str, tip: str) -> QDoubleSpinBox:
+    """A number field for an estimate the user may override (applied on Enter or focus out, not per key)."""
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setDecimals(1)
+    spin.setSuffix(suffix)
+    spin.setKeyboardTracking(False)
+    spin.setToolTip(tip)
+    return spin

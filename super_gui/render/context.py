@@ -48,3 +48,13 @@ def bind_home_framebuffer(ctx: moderngl.Context) -> None:
     if home is None:
         home = ctx.extra["home_framebuffer"] = ctx.simple_framebuffer((1, 1))
     home.use()
+
+
+def release_targets(ctx: moderngl.Context, targets: dict) -> None:
+    """Release a scene's cached framebuffers and their attachments (``{key: (fbo, texture, ...)}``), after
+    binding the home framebuffer so none of them is bound while it goes."""
+    bind_home_framebuffer(ctx)
+    for objs in targets.values():
+        for o in objs:
+            o.release()
+    targets.clear()

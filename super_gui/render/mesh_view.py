@@ -17,7 +17,7 @@ import numpy as np
 
 from super_gui.core.camera import Intrinsics, VirtualCamera
 from super_gui.core.mesh import PersonMesh
-from super_gui.render.context import bind_home_framebuffer
+from super_gui.render.context import bind_home_framebuffer, release_targets
 from super_gui.render.scene import SHADERS
 
 MODES = ("textured", "shaded", "wireframe")
@@ -167,10 +167,6 @@ class MeshViewScene:
         self.line_vao.render(moderngl.LINES, vertices=16)
 
     def release(self) -> None:
-        bind_home_framebuffer(self.ctx)
-        for objs in self._targets.values():
-            for o in objs:
-                o.release()
-        self._targets.clear()
+        release_targets(self.ctx, self._targets)
         for o in (self.vao, self.line_vao, self._vbo, self._ibo, self._line_vbo, self.texture, self.program, self.line_program):
             o.release()

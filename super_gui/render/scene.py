@@ -26,7 +26,7 @@ import numpy as np
 
 from super_gui.core.camera import VirtualCamera
 from super_gui.core.mesh import PersonMesh
-from super_gui.render.context import bind_home_framebuffer
+from super_gui.render.context import bind_home_framebuffer, release_targets
 
 SHADERS = Path(__file__).resolve().parents[2] / "resources" / "shaders"
 
@@ -278,12 +278,7 @@ class PortraitScene:
         return self._read(fbo2, ww, wh), time.perf_counter() - t
 
     def release(self) -> None:
-        # Unbind our framebuffers first: releasing a bound one leaves the context in an error state.
-        bind_home_framebuffer(self.ctx)
-        for objs in self._targets.values():
-            for o in objs:
-                o.release()
-        self._targets.clear()
+        release_targets(self.ctx, self._targets)
         for st in self._scales.values():
             st.photo.release()
         self._scales.clear()

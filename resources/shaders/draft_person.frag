@@ -23,6 +23,9 @@ out vec4 out_colour;
 
 void main() {
     vec4 photo = texture(u_photo, v_uv);
+    // The skirt (quality < 0, the head's hidden side) is head wherever its colour comes from. (No discard
+    // of the outline's background here as in the full render: it would cost the drag its early depth test.)
+    if (v_quality < 0.0) photo.a = 1.0;
     vec3 generated = photo.rgb;
     vec4 aux = texture(u_mirror_aux, v_work);
     if (aux.a > 0.002) {

@@ -20,6 +20,16 @@ layout(location = 2) out vec4 out_visibility;
 
 void main() {
     vec4 photo = texture(u_photo, v_uv);
+    // Source pixels per output pixel (area); below ~0.5 the photo is being stretched over new ground.
+    vec2 sx = dFdx(v_src) * u_scale;
+    vec2 sy = dFdy(v_src) * u_scale;
+    float density = abs(sx.x * sy.y - sx.y * sy.x);
+    // Background caught in the triangles along the outline, and the outline's soft edge stretched by a
+    // turn: never in front of the head's revealed side (the skirt behind, or the plate, shows there).
+    // The skirt (quality < 0, the head's hidden side) is head wherever its colour comes from.
+    bool skirt = v_quality < 0.0;
+    if (skirt) photo.a = 1.0;
+    else if (photo.a < 0.01 || (photo.a < 0.5 && density < 0.5)) discard;
     vec3 generated = photo.rgb;
     vec4 aux = texture(u_mirror_aux, v_work);
     if (aux.a > 0.002) {
@@ -28,13 +38,9 @@ void main() {
         vec3 mirrored = texture(u_photo, (twin + 0.5 - u_texture.xy) / u_texture.zw).rgb * aux.rgb * 2.0;
         generated = mix(photo.rgb, clamp(mirrored, 0.0, 1.0), aux.a);
     }
-    // Source pixels per output pixel (area); below ~0.5 the photo is being stretched over new ground.
-    vec2 sx = dFdx(v_src) * u_scale;
-    vec2 sy = dFdy(v_src) * u_scale;
-    float density = abs(sx.x * sy.y - sx.y * sy.x);
     float torn = texelFetch(u_torn, ivec2(gl_PrimitiveID % u_torn_width, gl_PrimitiveID / u_torn_width), 0).r;
     float validity = smoothstep(0.2, 0.55, density) * (1.0 - step(0.5, torn));
     out_warped = photo;
     out_generated = vec4(generated, photo.a);
-    out_visibility = vec4(validity * v_quality, v_edit, 1.0, 1.0);
+    out_visibility = vec4(validity * max(v_quality, 0.0), v_edit, 1.0, 1.0);
 }

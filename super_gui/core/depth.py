@@ -101,8 +101,29 @@ class WorkGrid:
 
 
 @dataclass(frozen=True)
+class HeadSkirt:
+    """The part of the head just behind its outline, which the photo does not show but a turn reveals.
+
+    Rings of points go from the head's outline around toward the back of the head; each ring is coloured
+    from the photo just inside the outline (the side of the head mirrored forward), so a head turned toward
+    the camera keeps its width instead of showing the background where its side should be. In the
+    capture view the skirt lies behind the visible head and is hidden by it.
+
+    grid_px (N, 2): working-grid position of each point's outline vertex; positions (N, 3) capture camera
+    space (m); source_px (N, 2) full-resolution pixel its colour comes from; triangles (M, 3) into these
+    points.
+    """
+
+    grid_px: np.ndarray
+    positions: np.ndarray
+    source_px: np.ndarray
+    triangles: np.ndarray
+
+
+@dataclass(frozen=True)
 class PersonDepth:
-    """Working-grid maps (all (h, w) float32): depth (m), head weight, edit weight, face mask, person."""
+    """Working-grid maps (all (h, w) float32): depth (m), head weight, edit weight, face mask, person;
+    and the head's skirt (the hidden surface just behind its outline)."""
 
     grid: WorkGrid
     depth_m: np.ndarray
@@ -110,6 +131,7 @@ class PersonDepth:
     edit_weight: np.ndarray
     face_mask: np.ndarray
     person: np.ndarray
+    skirt: HeadSkirt | None = None
 
 
 def working_region(E: np.ndarray, R: np.ndarray, intr: Intrinsics, long_side: int) -> WorkGrid:
@@ -198,6 +220,11 @@ def person_depth(
     dist = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 5)
     fade = np.exp(-((dist / (0.1 * face_px)) ** 2))
     depth = np.where(face, d_face, proxy + offset * fade).astype(np.float32)
+    # Beyond the outline (the soft edge of the matte, the background) the depth carries the outline's on
+    # flat: triangles that straddle the outline must not stand up as a wall when the head turns.
+    inside = person_mask > 0.5
+    if inside.any():
+        depth = np.where(inside, depth, push_pull_fill(np.where(inside, depth, 0.0), inside)).astype(np.float32)
 
     # Head weight from the face-frame height of each surface point: 1 above the chin, 0 down the neck.
     surf = rays * depth[..., None]
@@ -209,6 +236,7 @@ def person_depth(
     down = 1.0 - smoothstep(chin_y + 0.02, chin_y + 0.075, y_surf)
     side = 1.0 - smoothstep(0.10, 0.15, np.abs(x_surf))
     edit_w = down * side
+    skirt = head_skirt(depth, head_w, intr, E, R, person_mask, grid, chin_y)
     return PersonDepth(
         grid,
         depth,
@@ -216,4 +244,109 @@ def person_depth(
         edit_w.astype(np.float32),
         face.astype(np.float32),
         person_mask.astype(np.float32),
+        skirt,
     )
+
+
+SKIRT_SWEEP_DEG = 35.0  # how far behind the outline the skirt reaches (the yaw slider goes to 30 deg)
+SKIRT_RINGS = 4
+SKIRT_ABOVE_CHIN_M = 0.04  # no skirt along the jaw and neck (it would stand out behind the neck)
+SKIRT_INSET_M = 0.005  # the skirt's colour is read at least this far inside the outline
+
+
+def head_skirt(
+    depth: np.ndarray,
+    head_w: np.ndarray,
+    intr: Intrinsics,
+    E: np.ndarray,
+    R: np.ndarray,
+    person_mask: np.ndarray,
+    grid: WorkGrid,
+    chin_y: float,
+    step_px: float | None = None,
+) -> HeadSkirt | None:
+    """The skirt behind the head's outline (see :class:`HeadSkirt`), or None when no outline is usable.
+
+    Each outline point o of the head (above the chin, not on the photo's edge) sweeps around an ellipse
+    toward the back of the head: in the face frame, its offset from the head's axis shrinks as cos(a)
+    while it moves back by r_b sin(a) (r_b: the rest of the head's depth behind o), for a from 0 to
+    SKIRT_SWEEP_DEG. Its colour is taken at cos(a) of the way in from the axis at o's depth: the photo just
+    inside the outline, as if the side of the head were mirrored across it.
+    """
+    h, w = depth.shape
+    mask = (person_mask > 0.5).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return None
+    if step_px is None:
+        step_px = max(2.0, max(h, w) / 160.0)
+    sx, sy = (grid.x1 - grid.x0) / w, (grid.y1 - grid.y0) / h
+    on_edge_x = (grid.x0 == 0, grid.x1 == intr.width)
+    on_edge_y = (grid.y0 == 0, grid.y1 == intr.height)
+    angles = np.radians(np.linspace(0.0, SKIRT_SWEEP_DEG, SKIRT_RINGS + 1))
+    centre_y = HEAD_CENTRE[1]
+    back = HEAD_CENTRE[2] + HEAD_RADII[2]
+    positions, sources, grid_pts, triangles = [], [], [], []
+    n = 0
+    for c in contours:
+        c = c[:, 0, :].astype(np.float64)
+        if len(c) < 8:
+            continue
+        c = c[:: max(1, int(round(step_px)))]
+        xi, yi = np.clip(np.round(c[:, 0]).astype(int), 0, w - 1), np.clip(np.round(c[:, 1]).astype(int), 0, h - 1)
+        z = depth[yi, xi].astype(np.float64)
+        fx = grid.x0 + (c[:, 0] + 0.5) * sx - 0.5
+        fy = grid.y0 + (c[:, 1] + 0.5) * sy - 0.5
+        p = intr.unproject(np.stack([fx, fy], axis=1), z) - E
+        local = p @ R  # face frame
+        border = (
+            ((c[:, 0] <= 1) & on_edge_x[0])
+            | ((c[:, 0] >= w - 2) & on_edge_x[1])
+            | ((c[:, 1] <= 1) & on_edge_y[0])
+            | ((c[:, 1] >= h - 2) & on_edge_y[1])
+        )
+        use = (head_w[yi, xi] > 0.5) & (local[:, 1] < chin_y - SKIRT_ABOVE_CHIN_M) & ~border & (local[:, 2] > 0.0)
+        if use.sum() < 2:
+            continue
+        m = len(c)
+        # Ring points for every outline point (unused ones are dropped below with their triangles).
+        axis = np.stack([np.zeros(m), np.full(m, centre_y)], axis=1)
+        radial = local[:, :2] - axis
+        r_back = np.clip(back - local[:, 2], 0.03, 0.15)
+        unit = radial / np.maximum(np.linalg.norm(radial, axis=1, keepdims=True), 1e-6)
+        ring_pos, ring_src = [], []
+        for a in angles:
+            q = np.empty((m, 3))
+            q[:, :2] = axis + radial * np.cos(a)
+            q[:, 2] = local[:, 2] + r_back * np.sin(a)
+            ring_pos.append(q @ R.T + E)
+            # Colour from inside the outline: the matte's soft edge and the background stay out of it.
+            front = q.copy()
+            front[:, :2] -= unit * SKIRT_INSET_M
+            front[:, 2] = local[:, 2]
+            ring_src.append(intr.project(front @ R.T + E))
+        ring_pos = np.stack(ring_pos)  # (rings, m, 3)
+        ring_src = np.stack(ring_src)
+        # Quads between neighbouring outline points that are both used (the contour is closed).
+        i = np.arange(m)
+        j = (i + 1) % m
+        ok = use[i] & use[j]
+        k = np.arange(SKIRT_RINGS)
+        ii, kk = np.meshgrid(i[ok], k, indexing="ij")
+        jj = np.repeat(j[ok][:, None], SKIRT_RINGS, axis=1)
+        ii, jj, kk = ii.ravel(), jj.ravel(), kk.ravel()
+        idx = lambda ring, pt: n + ring * m + pt  # noqa: E731
+        triangles.append(np.stack([idx(kk, ii), idx(kk, jj), idx(kk + 1, ii)], axis=1))
+        triangles.append(np.stack([idx(kk, jj), idx(kk + 1, jj), idx(kk + 1, ii)], axis=1))
+        positions.append(ring_pos.reshape(-1, 3))
+        sources.append(ring_src.reshape(-1, 2))
+        grid_pts.append(np.tile(c, (SKIRT_RINGS + 1, 1)))
+        n += (SKIRT_RINGS + 1) * m
+    if not triangles:
+        return None
+    tri = np.concatenate(triangles)
+    pos, src, gp = np.concatenate(positions), np.concatenate(sources), np.concatenate(grid_pts)
+    used = np.unique(tri)
+    remap = -np.ones(len(pos), np.int64)
+    remap[used] = np.arange(len(used))
+    return HeadSkirt(gp[used].astype(np.float32), pos[used].astype(np.float32), src[used].astype(np.float32), remap[tri].astype(np.int32))

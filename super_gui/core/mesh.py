@@ -25,6 +25,7 @@ from super_gui.core.depth import PersonDepth
 
 TEAR_DEPTH_M = 0.035  # a triangle spanning more depth than this (and steeper than TEAR_SLOPE) is torn
 TEAR_SLOPE = 4.0  # depth change per unit of lateral extent
+SKIRT_QUALITY = -1.0  # the quality that marks the skirt's vertices (the head's hidden side)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class PersonMesh:
 
     positions (N, 3); source_px (N, 2) full-resolution pixel of each vertex; head_weight, edit_weight,
     quality (N,); normals (N, 3) unit, facing the camera; triangles (M, 3) int32; torn (M,) bool.
+    The head's skirt (:class:`~super_gui.core.depth.HeadSkirt`) comes last, its vertices marked by
+    quality = SKIRT_QUALITY.
     """
 
     positions: np.ndarray
@@ -133,12 +136,29 @@ def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = 
     normals = vertex_normals(pos, tri[~torn] if (~torn).any() else tri)
     rays = pos / np.linalg.norm(pos, axis=1, keepdims=True)
     quality = np.clip(-np.einsum("ij,ij->i", normals, rays), 0.0, 1.0)
+    head_w = _bilinear(depth.head_weight, xs, ys)
+    edit_w = _bilinear(depth.edit_weight, xs, ys)
+
+    sk = depth.skirt
+    if sk is not None and len(sk.triangles):
+        # The hidden side of the head: its own vertices, never photographed: quality SKIRT_QUALITY tells
+        # the renderer it is head (whatever the matte says at its source pixel) and generated.
+        gx, gy = sk.grid_px[:, 0], sk.grid_px[:, 1]
+        base = len(pos)
+        tri = np.concatenate([tri, sk.triangles + base]).astype(np.int32)
+        torn = np.concatenate([torn, np.zeros(len(sk.triangles), bool)])
+        pos = np.concatenate([pos, sk.positions])
+        src = np.concatenate([src, sk.source_px])
+        normals = np.concatenate([normals, vertex_normals(sk.positions, sk.triangles)])
+        quality = np.concatenate([quality, np.full(len(sk.positions), SKIRT_QUALITY)])
+        head_w = np.concatenate([head_w, _bilinear(depth.head_weight, gx, gy)])
+        edit_w = np.concatenate([edit_w, _bilinear(depth.edit_weight, gx, gy)])
     return PersonMesh(
         positions=pos.astype(np.float32),
         source_px=src.astype(np.float32),
         normals=normals.astype(np.float32),
-        head_weight=_bilinear(depth.head_weight, xs, ys).astype(np.float32),
-        edit_weight=_bilinear(depth.edit_weight, xs, ys).astype(np.float32),
+        head_weight=head_w.astype(np.float32),
+        edit_weight=edit_w.astype(np.float32),
         quality=quality.astype(np.float32),
         triangles=tri,
         torn=torn,

@@ -8,7 +8,6 @@ error (a bug: the traceback is printed). Never imports Qt: the editor is importe
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time

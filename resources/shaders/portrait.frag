@@ -27,8 +27,7 @@ void main() {
     // Background caught in the triangles along the outline, and the outline's soft edge stretched by a
     // turn: never in front of the head's revealed side (the skirt behind, or the plate, shows there).
     // The skirt (quality < 0, the head's hidden side) is head wherever its colour comes from.
-    bool skirt = v_quality < 0.0;
-    if (skirt) photo.a = 1.0;
+    if (v_quality < 0.0) photo.a = 1.0;
     else if (photo.a < 0.01 || (photo.a < 0.5 && density < 0.5)) discard;
     vec3 generated = photo.rgb;
     vec4 aux = texture(u_mirror_aux, v_work);

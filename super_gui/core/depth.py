@@ -91,12 +91,20 @@ class WorkGrid:
     def shape(self) -> tuple[int, int]:
         return max(2, round((self.y1 - self.y0) * self.scale)), max(2, round((self.x1 - self.x0) * self.scale))
 
+    def to_full_res(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Working-grid coordinates (x, y) -> full-resolution pixel coordinates."""
+        h, w = self.shape
+        return (self.x0 + (x + 0.5) * ((self.x1 - self.x0) / w) - 0.5, self.y0 + (y + 0.5) * ((self.y1 - self.y0) / h) - 0.5)
+
+    def from_full_res(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Full-resolution pixel coordinates (x, y) -> working-grid coordinates."""
+        h, w = self.shape
+        return ((x - self.x0 + 0.5) * (w / (self.x1 - self.x0)) - 0.5, (y - self.y0 + 0.5) * (h / (self.y1 - self.y0)) - 0.5)
+
     def full_res_coords(self) -> tuple[np.ndarray, np.ndarray]:
         """(h, w) float64 x and y full-resolution pixel coordinates of the working pixels."""
         h, w = self.shape
-        sx, sy = (self.x1 - self.x0) / w, (self.y1 - self.y0) / h
-        xs = self.x0 + (np.arange(w) + 0.5) * sx - 0.5
-        ys = self.y0 + (np.arange(h) + 0.5) * sy - 0.5
+        xs, ys = self.to_full_res(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
         return np.meshgrid(xs, ys)
 
 
@@ -204,8 +212,7 @@ def person_depth(
     proxy = w_head * d_head + (1 - w_head) * ((1 - w_torso) * neck + w_torso * torso)
 
     # Face depth from the landmarks, interpolated over the mesh (eyes and mouth included).
-    wx = (landmarks_px[:, 0] - grid.x0 + 0.5) * (w / (grid.x1 - grid.x0)) - 0.5
-    wy = (landmarks_px[:, 1] - grid.y0 + 0.5) * (h / (grid.y1 - grid.y0)) - 0.5
+    wx, wy = grid.from_full_res(landmarks_px[:, 0], landmarks_px[:, 1])
     interp = LinearNDInterpolator(np.stack([wx, wy], axis=1), pts[:, 2])
     jj, ii = np.meshgrid(np.arange(w), np.arange(h))
     d_face = interp(jj, ii)
@@ -263,7 +270,6 @@ def head_skirt(
     person_mask: np.ndarray,
     grid: WorkGrid,
     chin_y: float,
-    step_px: float | None = None,
 ) -> HeadSkirt | None:
     """The skirt behind the head's outline (see :class:`HeadSkirt`), or None when no outline is usable.
 
@@ -278,9 +284,7 @@ def head_skirt(
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None
-    if step_px is None:
-        step_px = max(2.0, max(h, w) / 160.0)
-    sx, sy = (grid.x1 - grid.x0) / w, (grid.y1 - grid.y0) / h
+    step = max(2, int(round(max(h, w) / 160.0)))  # outline points about every 0.6 % of the region
     on_edge_x = (grid.x0 == 0, grid.x1 == intr.width)
     on_edge_y = (grid.y0 == 0, grid.y1 == intr.height)
     angles = np.radians(np.linspace(0.0, SKIRT_SWEEP_DEG, SKIRT_RINGS + 1))
@@ -292,11 +296,10 @@ def head_skirt(
         c = c[:, 0, :].astype(np.float64)
         if len(c) < 8:
             continue
-        c = c[:: max(1, int(round(step_px)))]
+        c = c[::step]
         xi, yi = np.clip(np.round(c[:, 0]).astype(int), 0, w - 1), np.clip(np.round(c[:, 1]).astype(int), 0, h - 1)
         z = depth[yi, xi].astype(np.float64)
-        fx = grid.x0 + (c[:, 0] + 0.5) * sx - 0.5
-        fy = grid.y0 + (c[:, 1] + 0.5) * sy - 0.5
+        fx, fy = grid.to_full_res(c[:, 0], c[:, 1])
         p = intr.unproject(np.stack([fx, fy], axis=1), z) - E
         local = p @ R  # face frame
         border = (

@@ -121,9 +121,7 @@ def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = 
     tri = remap[tri].astype(np.int32)
     xs, ys = xs[used], ys[used]
 
-    g = depth.grid
-    sx, sy = (g.x1 - g.x0) / w, (g.y1 - g.y0) / h
-    src = np.stack([g.x0 + (xs + 0.5) * sx - 0.5, g.y0 + (ys + 0.5) * sy - 0.5], axis=1)
+    src = np.stack(depth.grid.to_full_res(xs, ys), axis=1)
     z = _bilinear(depth.depth_m, xs, ys)
     pos = intr.unproject(src, z)
 

@@ -73,9 +73,8 @@ def mirror_maps(landmarks_px: np.ndarray, grid: WorkGrid) -> tuple[np.ndarray, n
     triangle is mapped affinely onto the triangle of the mirrored landmarks.
     """
     h, w = grid.shape
-    sx, sy = w / (grid.x1 - grid.x0), h / (grid.y1 - grid.y0)
     L = landmarks_px[:, :2]
-    Lw = np.stack([(L[:, 0] - grid.x0 + 0.5) * sx - 0.5, (L[:, 1] - grid.y0 + 0.5) * sy - 0.5], axis=1)
+    Lw = np.stack(grid.from_full_res(L[:, 0], L[:, 1]), axis=1)
     tris = face_triangles()
     mirror = face_template().mirror
     ids = np.full((h, w), -1, np.int32)
@@ -112,8 +111,7 @@ def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalys
     q = source_quality(depth, intr.focal_px, intr.cx, intr.cy)
     mx, my, inside = mirror_maps(analysis.faces.face.landmarks, grid)
     h, w = grid.shape
-    sx, sy = w / (grid.x1 - grid.x0), h / (grid.y1 - grid.y0)
-    wx, wy = (mx - grid.x0 + 0.5) * sx - 0.5, (my - grid.y0 + 0.5) * sy - 0.5
+    wx, wy = grid.from_full_res(mx, my)
     q_twin = cv2.remap(q, wx, wy, cv2.INTER_LINEAR, borderValue=0)
     face = inside & (depth.face_mask > 0)
     weight = smoothstep(0.08, 0.3, q_twin - q) * face

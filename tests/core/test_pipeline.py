@@ -121,8 +121,8 @@ def test_head_skirt_is_hidden_in_the_photo_and_coloured_from_the_head(grace):
     g = depth.grid
     h, w = depth.depth_m.shape
     px = intr.project(sk.positions.astype(np.float64))
-    gx = np.clip(np.round((px[:, 0] - g.x0 + 0.5) * w / (g.x1 - g.x0) - 0.5).astype(int), 0, w - 1)
-    gy = np.clip(np.round((px[:, 1] - g.y0 + 0.5) * h / (g.y1 - g.y0) - 0.5).astype(int), 0, h - 1)
+    gx, gy = g.from_full_res(px[:, 0], px[:, 1])
+    gx, gy = np.clip(np.round(gx).astype(int), 0, w - 1), np.clip(np.round(gy).astype(int), 0, h - 1)
     in_front = sk.positions[:, 2] < depth.depth_m[gy, gx] - 0.005
     assert in_front.mean() < 0.02
     sx = np.clip(np.round(sk.source_px[:, 0]).astype(int) - g.x0, 0, g.x1 - g.x0 - 1)

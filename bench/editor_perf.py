@@ -108,6 +108,7 @@ class Editor(QObject):
         self.render_s: list[float] = []  # render-thread time of each draft frame painted
         self.last_draft_paint = 0.0
         self._unpainted = None  # the Frame handed to the viewer, before its paint
+        self._last_paint = None  # (the image the viewer showed, when its paint was done)
         w.frameShown.connect(self._on_frame)
         w.viewer.installEventFilter(self)
         w.show()
@@ -116,13 +117,18 @@ class Editor(QObject):
         self.errors.append(": ".join(words))
 
     def _on_frame(self, frame) -> None:
-        self._unpainted = frame
+        if self._last_paint is not None and self._last_paint[0] is frame.image:
+            self._on_painted(frame, self._last_paint[1])  # the viewer painted it before saying so
+        else:
+            self._unpainted = frame
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() != QEvent.Type.Paint or self._unpainted is None:
+        if event.type() != QEvent.Type.Paint:
             return False
         obj.paintEvent(event)  # the viewer's own painting, then the time it is done
-        self._on_painted(self._unpainted, time.perf_counter())
+        self._last_paint = (obj.result_array(), time.perf_counter())
+        if self._unpainted is not None and self._unpainted.image is self._last_paint[0]:
+            self._on_painted(self._unpainted, self._last_paint[1])
         return True
 
     def _on_painted(self, frame, now: float) -> None:

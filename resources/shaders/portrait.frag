@@ -3,8 +3,7 @@
 uniform sampler2D u_photo;        // photo crop at this scale: rgb + person matte in alpha
 uniform sampler2D u_mirror;       // working grid: full-resolution pixel of each face pixel's mirror twin
 uniform sampler2D u_mirror_aux;   // working grid: rgb = colour gain / 2, a = mirror weight
-uniform sampler2D u_torn;         // per-triangle tear flags, indexed by gl_PrimitiveID
-uniform int u_torn_width;
+uniform float u_torn;             // 1 while drawing the triangles torn across a depth jump
 uniform vec4 u_texture;           // full-resolution rectangle the photo crop covers: x0, y0, w, h
 uniform float u_scale;            // output pixels per full-resolution pixel
 
@@ -37,8 +36,7 @@ void main() {
         vec3 mirrored = texture(u_photo, (twin + 0.5 - u_texture.xy) / u_texture.zw).rgb * aux.rgb * 2.0;
         generated = mix(photo.rgb, clamp(mirrored, 0.0, 1.0), aux.a);
     }
-    float torn = texelFetch(u_torn, ivec2(gl_PrimitiveID % u_torn_width, gl_PrimitiveID / u_torn_width), 0).r;
-    float validity = smoothstep(0.2, 0.55, density) * (1.0 - step(0.5, torn));
+    float validity = smoothstep(0.2, 0.55, density) * (1.0 - u_torn);
     out_warped = photo;
     out_generated = vec4(generated, photo.a);
     out_visibility = vec4(validity * max(v_quality, 0.0), v_edit, 1.0, 1.0);

@@ -213,7 +213,10 @@ class PortraitRenderer:
         image = base.copy()
         region = image[oy : oy + h, ox : ox + w]
         if base.dtype == np.uint8:
-            region[...] = crop[..., :3]  # the GPU copied the photo's own texels wherever the paste weight is 0
+            # The GPU copied the photo's own texels wherever the paste weight is 0. (cv2 writes into the
+            # strided region in place, ~20x faster than numpy's channel-dropping assignment.)
+            if not np.may_share_memory(cv2.cvtColor(crop, cv2.COLOR_RGBA2RGB, dst=region), region):
+                region[...] = crop[..., :3]  # (cv2 would only allocate for a view it cannot write to)
         else:
             # 16-bit: the head is blended in 8 bits on the GPU; every other pixel keeps its 16 bits.
             touched = crop[..., 3] > 0

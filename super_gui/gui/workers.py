@@ -16,6 +16,7 @@ objects living in the GUI thread (a lambda would run in the emitting thread).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -96,6 +97,20 @@ class Worker(QObject):
         finally:
             self.done = True
             self._thread.quit()
+
+
+RENDER_NICENESS = 4  # the render thread's (and software GL's) niceness above the GUI thread's
+
+
+def _lower_priority() -> None:
+    """Let the GUI thread come first: on a 2-core laptop, software GL's rasteriser threads (created with
+    the context, and inheriting this thread's niceness) would otherwise keep the GUI waiting to paint the
+    frame they just made. Linux only; elsewhere, and where it is refused, nothing changes."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + RENDER_NICENESS)
+    except (AttributeError, OSError):
+        pass
 
 
 @dataclass(frozen=True)
@@ -214,6 +229,7 @@ class RenderThread(QThread):
     def run(self) -> None:
         from super_gui.render.context import create_context
 
+        _lower_priority()
         try:
             ctx = create_context()
         except Exception as e:  # noqa: BLE001

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import moderngl
 import numpy as np
 
@@ -49,10 +50,30 @@ class SceneInputs:
 
 
 @dataclass
+class _Targets:
+    """The framebuffers of one output size: pass 1 (warped, generated, visibility), the blend, and the
+    drag frame's 1/4-resolution visibility. Iterating gives every GL object, for release."""
+
+    mesh: moderngl.Framebuffer
+    blend: moderngl.Framebuffer
+    coarse: moderngl.Framebuffer
+    warped: moderngl.Texture
+    generated: moderngl.Texture
+    visibility: moderngl.Texture
+    coarse_visibility: moderngl.Texture
+    attachments: tuple  # the depth buffers and the blend's colour texture
+
+    def __iter__(self):
+        yield from (self.mesh, self.blend, self.coarse, self.warped, self.generated, self.visibility,
+                    self.coarse_visibility, *self.attachments)
+
+
+@dataclass
 class _ScaleTextures:
     photo: moderngl.Texture  # rgb + matte, crop of the photo at this scale
     rect: tuple[float, float, float, float]  # full-resolution rectangle the crop covers (edge coordinates)
     origin: tuple[int, int]  # crop's top-left pixel in the output image at this scale
+    backdrop: moderngl.Texture | None = None  # the drag frame's: see PortraitScene._backdrop
 
 
 class PortraitScene:
@@ -74,40 +95,58 @@ class PortraitScene:
         self.draft_person = ctx.program(
             vertex_shader=(SHADERS / "portrait.vert").read_text(), fragment_shader=(SHADERS / "draft_person.frag").read_text()
         )
+        self.visibility_program = ctx.program(
+            vertex_shader=(SHADERS / "portrait.vert").read_text(), fragment_shader=(SHADERS / "visibility.frag").read_text()
+        )
         data = np.concatenate(
             [mesh.positions, mesh.source_px, mesh.head_weight[:, None], mesh.edit_weight[:, None], mesh.quality[:, None]], axis=1
         ).astype("f4")
-        # Triangles the edit can move come first: views draw only those (the rest is the photo itself).
+        # Views draw only the triangles the edit can move (the rest is the photo itself): those come first,
+        # whole ones before torn ones, so each is one draw call with the tear as a uniform.
         moving = mesh.edit_weight[mesh.triangles].max(axis=1) > 1e-3
-        order = np.argsort(~moving, kind="stable")
-        triangles, torn = mesh.triangles[order], mesh.torn[order]
-        self.n_head = int(moving.sum())
-        self._buffers = [ctx.buffer(data.tobytes()), ctx.buffer(triangles.astype("i4").tobytes())]
-        self.mesh_vao = ctx.vertex_array(
-            self.mesh_program, [(self._buffers[0], "3f 2f 1f 1f 1f", "in_pos", "in_src", "in_head", "in_edit", "in_quality")], self._buffers[1]
-        )
-        self.draft_vao = ctx.vertex_array(
-            self.draft_person,
-            [(self._buffers[0], "3f 2f 1f 1f 1f", "in_pos", "in_src", "in_head", "in_edit", "in_quality")],
-            self._buffers[1],
-            skip_errors=True,  # the draft shader does not read every attribute
-        )
-        self._buffers.append(ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], "f4").tobytes()))
-        self.quad_vao = ctx.vertex_array(self.composite_program, [(self._buffers[2], "2f", "in_corner")])
-        self.draft_quad_vao = ctx.vertex_array(self.draft_background, [(self._buffers[2], "2f", "in_corner")])
+        group = np.where(moving, mesh.torn.astype(np.int8), 2)
+        triangles = mesh.triangles[np.argsort(group, kind="stable")]
+        self.n_whole, self.n_torn = int((group == 0).sum()), int((group == 1).sum())
+        self._buffers = [ctx.buffer(data.tobytes()), ctx.buffer(triangles.astype("i4").tobytes()),
+                         ctx.buffer(self._mirror_per_vertex(inputs).tobytes()),
+                         ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], "f4").tobytes())]
+        attributes = [(self._buffers[0], "3f 2f 1f 1f 1f", "in_pos", "in_src", "in_head", "in_edit", "in_quality"),
+                      (self._buffers[2], "2f 4f", "in_twin", "in_aux")]
+        # (skip_errors: a program need not read every attribute)
+        self.mesh_vao, self.visibility_vao, self.draft_vao = (
+            ctx.vertex_array(p, attributes, self._buffers[1], skip_errors=True)
+            for p in (self.mesh_program, self.visibility_program, self.draft_person))
+        self.quad_vao = ctx.vertex_array(self.composite_program, [(self._buffers[3], "2f", "in_corner")])
+        self.draft_quad_vao = ctx.vertex_array(self.draft_background, [(self._buffers[3], "2f", "in_corner")])
         lin = (moderngl.LINEAR, moderngl.LINEAR)
         self.twin = self._texture(inputs.twin_px, 2, "f4", lin)
         self.mirror_aux = self._texture(inputs.mirror_aux, 4, "f1", lin)
         self.plate = self._texture(inputs.plate, 4, "f1", lin)
         self.edit_old = self._texture(inputs.edit_old.astype(np.float32), 1, "f4", lin)
-        n = max(1, mesh.n_triangles)
-        tw = min(n, 4096)
-        flags = np.zeros(tw * -(-n // tw), np.uint8)
-        flags[: mesh.n_triangles] = torn.astype(np.uint8) * 255
-        self.torn = self._texture(flags.reshape(-1, tw), 1, "f1", (moderngl.NEAREST, moderngl.NEAREST))
-        self._set(self.mesh_program, u_torn_width=tw)
         self._scales: dict[float, _ScaleTextures] = {}
         self._targets: dict[tuple[int, int], tuple] = {}
+
+    @staticmethod
+    def _mirror_per_vertex(inputs: SceneInputs) -> np.ndarray:
+        """(N, 6) float32 per mesh vertex: the mirror twin's full-resolution pixel and the mirror's
+        colour gain / weight, sampled where the shaders sample those textures (``v_work``). The drag frame
+        interpolates these across triangles instead of reading two more textures per pixel."""
+        x0, y0, w, h = inputs.work_rect
+        gh, gw = inputs.twin_px.shape[:2]
+        src = inputs.mesh.source_px
+        # texture coordinate (src + 0.5 - x0) / w, as texel-centre pixels of the grid
+        map_x = ((src[:, 0] + 0.5 - x0) / w * gw - 0.5).astype(np.float32).reshape(-1, 1)
+        map_y = ((src[:, 1] + 0.5 - y0) / h * gh - 0.5).astype(np.float32).reshape(-1, 1)
+        twin = cv2.remap(inputs.twin_px, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2)
+        aux = cv2.remap(inputs.mirror_aux, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 4)
+        return np.concatenate([twin, aux.astype(np.float32) / 255.0], axis=1).astype("f4")
+
+    def _draw_mesh(self, vao: moderngl.VertexArray, program: moderngl.Program) -> None:
+        """The triangles a view moves: whole ones, then those torn across a depth jump (``u_torn``)."""
+        for torn, first, count in ((0.0, 0, self.n_whole), (1.0, self.n_whole, self.n_torn)):
+            if count:
+                self._set(program, u_torn=torn)
+                vao.render(moderngl.TRIANGLES, vertices=3 * count, first=3 * first)
 
     def _texture(self, arr: np.ndarray, components: int, dtype: str, filt) -> moderngl.Texture:
         arr = np.ascontiguousarray(arr)
@@ -125,9 +164,37 @@ class PortraitScene:
         """Upload the photo crop (rgb + matte, (h, w, 4) uint8) used to draw at ``scale``. ``rect`` is the
         full-resolution rectangle it covers, ``origin`` its top-left pixel in the output image."""
         if scale in self._scales:
-            self._scales[scale].photo.release()
+            self._release_scale(self._scales.pop(scale))
         tex = self._texture(photo_rgba, 4, "f1", (moderngl.LINEAR, moderngl.LINEAR))
         self._scales[scale] = _ScaleTextures(tex, rect, origin)
+
+    @staticmethod
+    def _release_scale(st: _ScaleTextures) -> None:
+        st.photo.release()
+        if st.backdrop is not None:
+            st.backdrop.release()
+
+    def _backdrop(self, st: _ScaleTextures) -> moderngl.Texture:
+        """What the drag frame lays the person over, per pixel of the photo crop (made on the first drag
+        at this scale): rgb = the photo with the background plate where the head was, a = where the
+        edit may touch the photo (x 6, clamped). One exact read per pixel instead of three filtered ones.
+        The same bilinear samples the full render takes at each pixel centre."""
+        if st.backdrop is None:
+            w, h = st.photo.size
+            photo = np.frombuffer(st.photo.read(), np.uint8).reshape(h, w, 4)[..., :3].astype(np.float32)
+            x0, y0, ww, wh = self.inputs.work_rect
+            gh, gw = self.inputs.plate.shape[:2]
+            sx, sy = st.rect[2] / w, st.rect[3] / h  # full-resolution pixels per crop pixel
+            # crop pixel centre -> full resolution -> work grid texel-centre coordinates (an affine map)
+            m = np.array([[sx * gw / ww, 0, (st.rect[0] + 0.5 * sx - x0) * gw / ww - 0.5],
+                          [0, sy * gh / wh, (st.rect[1] + 0.5 * sy - y0) * gh / wh - 0.5]], np.float64)
+            flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+            plate = cv2.warpAffine(self.inputs.plate, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE).astype(np.float32) / 255
+            reach = cv2.warpAffine(self.inputs.edit_old.astype(np.float32), m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+            rgb = photo + (plate[..., :3] * 255 - photo) * plate[..., 3:]
+            a = np.clip(reach * 6.0, 0.0, 1.0) * 255
+            st.backdrop = self._texture(np.dstack([rgb, a]).round().astype(np.uint8), 4, "f1", (moderngl.NEAREST, moderngl.NEAREST))
+        return st.backdrop
 
     def origin(self, scale: float) -> tuple[int, int]:
         """Top-left output pixel of the photo crop uploaded for ``scale``."""
@@ -139,7 +206,7 @@ class PortraitScene:
     def size(self, scale: float) -> tuple[int, int]:
         return self._scales[scale].photo.size
 
-    def _framebuffer(self, w: int, h: int):
+    def _framebuffer(self, w: int, h: int) -> "_Targets":
         key = (w, h)
         if key not in self._targets:
             while len(self._targets) >= 2:  # keep a preview and a full-quality set
@@ -153,15 +220,15 @@ class PortraitScene:
                 t.repeat_x = t.repeat_y = False
             depth = self.ctx.depth_renderbuffer((w, h))
             out = self.ctx.texture((w, h), 4)
-            fbo1 = self.ctx.framebuffer(color_attachments=layers, depth_attachment=depth)
-            fbo2 = self.ctx.framebuffer(color_attachments=[out], depth_attachment=depth)
             cw, ch = max(1, -(-w // 4)), max(1, -(-h // 4))
-            coarse = [self.ctx.texture((cw, ch), 4) for _ in range(3)]
-            for t in coarse:
-                t.repeat_x = t.repeat_y = False
+            coarse = self.ctx.texture((cw, ch), 4)
+            coarse.repeat_x = coarse.repeat_y = False
             coarse_depth = self.ctx.depth_renderbuffer((cw, ch))
-            fbo_coarse = self.ctx.framebuffer(color_attachments=coarse, depth_attachment=coarse_depth)
-            self._targets[key] = (fbo1, fbo2, *layers, depth, out, fbo_coarse, *coarse, coarse_depth)
+            self._targets[key] = _Targets(
+                self.ctx.framebuffer(color_attachments=layers, depth_attachment=depth),
+                self.ctx.framebuffer(color_attachments=[out], depth_attachment=depth),
+                self.ctx.framebuffer(color_attachments=[coarse], depth_attachment=coarse_depth),
+                *layers, coarse, (depth, out, coarse_depth))
         return self._targets[key]
 
     def _set_view(self, p: moderngl.Program, camera: VirtualCamera, st: _ScaleTextures, scale: float) -> None:
@@ -172,7 +239,7 @@ class PortraitScene:
         p["u_dolly"].value = float(camera.dolly_shift_m)
         p["u_camera"].value = (float(intr.focal_px), float(intr.cx), float(intr.cy))
         self._set(p, u_window=st.rect, u_texture=st.rect, u_work=self.inputs.work_rect, u_scale=float(scale))
-        self._bind(p, u_photo=st.photo, u_mirror=self.twin, u_mirror_aux=self.mirror_aux, u_torn=self.torn)
+        self._bind(p, u_photo=st.photo, u_mirror=self.twin, u_mirror_aux=self.mirror_aux)
 
     @staticmethod
     def _set(p: moderngl.Program, **values) -> None:
@@ -198,35 +265,39 @@ class PortraitScene:
             raise RuntimeError(f"OpenGL error while rendering: {err}")
         return out
 
-    def _render_draft(self, camera, st: _ScaleTextures, scale: float, window, targets) -> np.ndarray:
+    def _render_draft(self, camera, st: _ScaleTextures, scale: float, window, targets: _Targets) -> np.ndarray:
         """A frame for slider drags: the visibility at 1/4 resolution (its bilinear enlargement is the
-        blur), then the person mesh blended and pasted in one pass, and the photo/plate behind it
-        (drawn last, only where the person did not land: early depth test)."""
-        _, fbo_out, _, _, _, _, _, fbo_coarse, _, _, coarse_vis, _ = targets
+        blur), then the person mesh blended and pasted in one pass (the mirror read from per-vertex
+        attributes), and the photo/plate behind it (drawn last, only where the person did not land: early
+        depth test)."""
         wx, wy, ww, wh = window
         rect = self._window_rect(st, scale, window)
+        coarse_vis = targets.coarse_visibility
         cw, ch = coarse_vis.size
         cu, cv = max(1, -(-ww // 4)), max(1, -(-wh // 4))
-        self._set(self.mesh_program, u_window=rect, u_scale=float(scale) * cu / ww)
-        fbo_coarse.use()
-        fbo_coarse.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        fbo_coarse.viewport = (0, 0, cu, cv)
-        self.mesh_vao.render(moderngl.TRIANGLES, vertices=3 * self.n_head)
+        v = self.visibility_program
+        self._set_view(v, camera, st, scale)
+        self._set(v, u_window=rect, u_scale=float(scale) * cu / ww)
+        targets.coarse.use()
+        targets.coarse.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        targets.coarse.viewport = (0, 0, cu, cv)
+        self._draw_mesh(self.visibility_vao, v)
         common = dict(u_photo_offset=(wx, wy), u_window=rect, u_work=self.inputs.work_rect, u_extent=(cu / cw, cv / ch))
-        fbo_out.use()
-        fbo_out.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        fbo_out.viewport = (0, 0, ww, wh)
+        targets.blend.use()
+        targets.blend.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        targets.blend.viewport = (0, 0, ww, wh)
         p = self.draft_person
         self._set_view(p, camera, st, scale)
         self._set(p, u_size=(float(ww), float(wh)), **common)
-        self._bind(p, u_photo=st.photo, u_mirror=self.twin, u_mirror_aux=self.mirror_aux, u_plate=self.plate, u_edit_old=self.edit_old, u_coarse=coarse_vis)
-        self.draft_vao.render(moderngl.TRIANGLES, vertices=3 * self.n_head)
+        backdrop = self._backdrop(st)
+        self._bind(p, u_photo=st.photo, u_backdrop=backdrop, u_coarse=coarse_vis)
+        self.draft_vao.render(moderngl.TRIANGLES, vertices=3 * (self.n_whole + self.n_torn))
         self.ctx.depth_func = "<="
         self._set(self.draft_background, u_depth=1.0, **common)
-        self._bind(self.draft_background, u_photo=st.photo, u_plate=self.plate, u_edit_old=self.edit_old, u_coarse=coarse_vis)
+        self._bind(self.draft_background, u_photo=st.photo, u_backdrop=backdrop, u_coarse=coarse_vis)
         self.draft_quad_vao.render(moderngl.TRIANGLE_STRIP)
         self.ctx.depth_func = "<"
-        return self._read(fbo_out, ww, wh)
+        return self._read(targets.blend, ww, wh)
 
     def render(
         self, camera: VirtualCamera, scale: float, face_px: float, window: tuple[int, int, int, int], *, draft: bool = False
@@ -244,19 +315,20 @@ class PortraitScene:
         # render gets targets just the size of its window, so a 100 MP photo does not need 100 MP buffers.
         w, h = (window[2], window[3]) if scale == 1.0 else st.photo.size
         targets = self._framebuffer(w, h)
-        fbo1, fbo2, warped, generated, vis = targets[:5]
-        self._set_view(self.mesh_program, camera, st, scale)
         self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         self.ctx.enable(moderngl.DEPTH_TEST)
         if draft:
             return self._render_draft(camera, st, scale, window, targets), time.perf_counter() - t
         wx, wy, ww, wh = window
         rect = self._window_rect(st, scale, window)
-        self._set(self.mesh_program, u_window=rect)
-        fbo1.use()
-        fbo1.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        fbo1.viewport = (0, 0, ww, wh)
-        self.mesh_vao.render(moderngl.TRIANGLES, vertices=3 * self.n_head)
+        m = self.mesh_program
+        self._set_view(m, camera, st, scale)
+        self._set(m, u_window=rect)
+        targets.mesh.use()
+        targets.mesh.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        targets.mesh.viewport = (0, 0, ww, wh)
+        self._draw_mesh(self.mesh_vao, m)
+        warped, generated, vis = targets.warped, targets.generated, targets.visibility
         for tex in (warped, generated, vis):
             tex.build_mipmaps()
         c = self.composite_program
@@ -271,17 +343,18 @@ class PortraitScene:
             u_blur_lod=float(math.log2(max(1.0, 0.08 * face_px))),
             u_paste_lod=float(math.log2(max(1.0, 0.12 * face_px))),
         )
-        fbo2.use()
-        fbo2.viewport = (0, 0, ww, wh)
+        targets.blend.use()
+        targets.blend.viewport = (0, 0, ww, wh)
         self.ctx.disable(moderngl.DEPTH_TEST)
         self.quad_vao.render(moderngl.TRIANGLE_STRIP)
-        return self._read(fbo2, ww, wh), time.perf_counter() - t
+        return self._read(targets.blend, ww, wh), time.perf_counter() - t
 
     def release(self) -> None:
         release_targets(self.ctx, self._targets)
         for st in self._scales.values():
-            st.photo.release()
+            self._release_scale(st)
         self._scales.clear()
-        for o in (self.mesh_vao, self.quad_vao, self.draft_vao, self.draft_quad_vao, *self._buffers, self.twin, self.mirror_aux,
-                  self.plate, self.edit_old, self.torn, self.mesh_program, self.composite_program, self.draft_background, self.draft_person):
+        for o in (self.mesh_vao, self.visibility_vao, self.quad_vao, self.draft_vao, self.draft_quad_vao, *self._buffers, self.twin,
+                  self.mirror_aux, self.plate, self.edit_old, self.mesh_program, self.visibility_program, self.composite_program,
+                  self.draft_background, self.draft_person):
             o.release()

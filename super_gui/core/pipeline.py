@@ -170,7 +170,7 @@ class PortraitRenderer:
             rgb = self.base_image(scale)[oy:ey, ox:ex]
             matte = cv2.resize(inv.matte, (ex - ox, ey - oy), interpolation=cv2.INTER_AREA)
         rect = (ox / scale, oy / scale, (ex - ox) / scale, (ey - oy) / scale)
-        self.scene.upload_scale(scale, np.dstack([rgb, matte]), rect, (ox, oy))
+        self.scene.upload_scale(scale, np.dstack([rgb, matte]), rect, (ox, oy), drafts=scale == self.preview_scale)
 
     def _view_window(self, camera: VirtualCamera, scale: float) -> tuple[int, int, int, int]:
         """(x, y, w, h) in output pixels of the scale's photo crop: where the head was and where it goes,

@@ -16,6 +16,7 @@ objects living in the GUI thread (a lambda would run in the emitting thread).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import time
@@ -109,6 +110,16 @@ def _lower_priority() -> None:
     try:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + RENDER_NICENESS)
+    except (AttributeError, OSError):
+        pass
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc only). A photo's set-up and an export free
+    tens of MB of numpy temporaries on this thread; glibc keeps them in the thread's arena, where the
+    drag frames that follow never reuse them, so without this the editor stays ~50 MB larger."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
     except (AttributeError, OSError):
         pass
 
@@ -258,6 +269,7 @@ class RenderThread(QThread):
                     generation = item.generation
                     if item.prepared is not None:
                         renderer = self._guard(lambda: self._new_renderer(item.prepared, ctx), self.failed)
+                    _return_freed_memory()
                 elif renderer is None or item.generation != generation:
                     if isinstance(item, ExportRequest):
                         self.export_failed.emit("The photo changed before the export could start; nothing was written.")
@@ -267,6 +279,7 @@ class RenderThread(QThread):
                     self._guard(lambda: self._render_mesh(renderer, item), self.failed)
                 else:
                     self._guard(lambda: self._export(renderer, item), self.export_failed)
+                    _return_freed_memory()
         finally:
             self._release_mesh_scene()
             if renderer is not None:

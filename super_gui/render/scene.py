@@ -160,13 +160,17 @@ class PortraitScene:
     def has_scale(self, scale: float) -> bool:
         return scale in self._scales
 
-    def upload_scale(self, scale: float, photo_rgba: np.ndarray, rect: tuple[float, float, float, float], origin: tuple[int, int]) -> None:
+    def upload_scale(self, scale: float, photo_rgba: np.ndarray, rect: tuple[float, float, float, float], origin: tuple[int, int],
+                     *, drafts: bool = False) -> None:
         """Upload the photo crop (rgb + matte, (h, w, 4) uint8) used to draw at ``scale``. ``rect`` is the
-        full-resolution rectangle it covers, ``origin`` its top-left pixel in the output image."""
+        full-resolution rectangle it covers, ``origin`` its top-left pixel in the output image. ``drafts``:
+        drag frames will be drawn at this scale (their backdrop is made now)."""
         if scale in self._scales:
             self._release_scale(self._scales.pop(scale))
         tex = self._texture(photo_rgba, 4, "f1", (moderngl.LINEAR, moderngl.LINEAR))
         self._scales[scale] = _ScaleTextures(tex, rect, origin)
+        if drafts:
+            self._backdrop(self._scales[scale], photo_rgba)
 
     @staticmethod
     def _release_scale(st: _ScaleTextures) -> None:
@@ -174,14 +178,15 @@ class PortraitScene:
         if st.backdrop is not None:
             st.backdrop.release()
 
-    def _backdrop(self, st: _ScaleTextures) -> moderngl.Texture:
-        """What the drag frame lays the person over, per pixel of the photo crop (made on the first drag
-        at this scale): rgb = the photo with the background plate where the head was, a = where the
-        edit may touch the photo (x 6, clamped). One exact read per pixel instead of three filtered ones.
-        The same bilinear samples the full render takes at each pixel centre."""
+    def _backdrop(self, st: _ScaleTextures, photo_rgba: np.ndarray | None = None) -> moderngl.Texture:
+        """What the drag frame lays the person over, per pixel of the photo crop: rgb = the photo with the
+        background plate where the head was, a = where the edit may touch the photo (x 6, clamped). One
+        exact read per pixel instead of three filtered ones; the same bilinear samples the full render
+        takes at each pixel centre. Made with the preview's textures, or on a first drag at another scale."""
         if st.backdrop is None:
             w, h = st.photo.size
-            photo = np.frombuffer(st.photo.read(), np.uint8).reshape(h, w, 4)[..., :3].astype(np.float32)
+            if photo_rgba is None:
+                photo_rgba = np.frombuffer(st.photo.read(), np.uint8).reshape(h, w, 4)
             x0, y0, ww, wh = self.inputs.work_rect
             gh, gw = self.inputs.plate.shape[:2]
             sx, sy = st.rect[2] / w, st.rect[3] / h  # full-resolution pixels per crop pixel
@@ -189,11 +194,13 @@ class PortraitScene:
             m = np.array([[sx * gw / ww, 0, (st.rect[0] + 0.5 * sx - x0) * gw / ww - 0.5],
                           [0, sy * gh / wh, (st.rect[1] + 0.5 * sy - y0) * gh / wh - 0.5]], np.float64)
             flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-            plate = cv2.warpAffine(self.inputs.plate, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE).astype(np.float32) / 255
+            plate = cv2.warpAffine(self.inputs.plate, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
             reach = cv2.warpAffine(self.inputs.edit_old.astype(np.float32), m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-            rgb = photo + (plate[..., :3] * 255 - photo) * plate[..., 3:]
-            a = np.clip(reach * 6.0, 0.0, 1.0) * 255
-            st.backdrop = self._texture(np.dstack([rgb, a]).round().astype(np.uint8), 4, "f1", (moderngl.NEAREST, moderngl.NEAREST))
+            a = plate[..., 3].astype(np.float32) * (1.0 / 255.0)
+            backdrop = np.empty((h, w, 4), np.uint8)
+            backdrop[..., :3] = cv2.blendLinear(np.ascontiguousarray(plate[..., :3]), np.ascontiguousarray(photo_rgba[..., :3]), a, 1.0 - a)
+            backdrop[..., 3] = np.clip(reach * (6.0 * 255.0) + 0.5, 0, 255).astype(np.uint8)
+            st.backdrop = self._texture(backdrop, 4, "f1", (moderngl.NEAREST, moderngl.NEAREST))
         return st.backdrop
 
     def origin(self, scale: float) -> tuple[int, int]:

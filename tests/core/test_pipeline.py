@@ -129,3 +129,30 @@ def test_head_skirt_is_hidden_in_the_photo_and_coloured_from_the_head(grace):
     sy = np.clip(np.round(sk.source_px[:, 1]).astype(int) - g.y0, 0, g.y1 - g.y0 - 1)
     assert np.mean(prepared.inversion.matte[sy, sx] > 128) > 0.97
 
+
+
+def test_drag_frames_show_what_the_settled_frame_shows(tmp_path, grace_rgb):
+    """The fast frames shown while a slider moves (their own shaders, the mirror interpolated from the
+    vertices, a precomputed backdrop) match the settled frame the release brings, at a preview scale
+    below 1 (a photo larger than the preview), and leave the photo far from the head as it is."""
+    import cv2
+
+    from tests.conftest import save
+
+    big = cv2.resize(grace_rgb, (grace_rgb.shape[1] * 2, grace_rgb.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
+    prepared = prepare(load_photo(save(big, tmp_path / "grace2x.jpg", quality=95)))
+    renderer = PortraitRenderer(prepared)
+    try:
+        assert renderer.preview_scale < 1.0
+        base = renderer.base_image(renderer.preview_scale)
+        for view in (View(yaw_deg=15), View(yaw_deg=-20, pitch_deg=8), View(pitch_deg=-10, focal_35mm=85.0)):
+            draft = renderer.render(view, draft=True).image
+            settled = renderer.render(view).image
+            diff = np.abs(draft.astype(int) - settled).max(axis=2)
+            assert diff.mean() < 1.5 and np.percentile(diff, 99) < 8, view
+            moved = np.any(draft != base, axis=2)
+            assert 0.05 < moved.mean() < 0.6, view  # the head changed, not the whole picture
+            h, w = moved.shape
+            assert not moved[int(0.85 * h) :].any() and not moved[:, : int(0.08 * w)].any(), view
+    finally:
+        renderer.release()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QFileDialog
 
 from super_gui.core.camera import View
@@ -40,6 +40,16 @@ def test_open_photo_then_dragging_yaw_changes_the_preview(qtbot, window, grace_j
     turned = window.viewer.result_array()
     assert np.abs(turned.astype(int) - original).mean() > 1.0  # the head moved
     assert np.array_equal(turned[-40:], original[-40:])  # the bottom of the photo did not
+    # What is painted is that frame, colours and all (at 100 %, around the middle of the face).
+    v = window.viewer
+    v.set_zoom(1.0)
+    shot = v.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    shown = np.frombuffer(shot.constBits(), np.uint8).reshape(shot.height(), shot.bytesPerLine())[:, : 3 * shot.width()]
+    shown = shown.reshape(shot.height(), shot.width(), 3)
+    cx, cy = v.width() // 2, v.height() // 2
+    px, py = int(v.to_photo(QPointF(cx + 0.5, cy + 0.5)).x()), int(v.to_photo(QPointF(cx + 0.5, cy + 0.5)).y())
+    assert np.abs(shown[cy - 8 : cy + 8, cx - 8 : cx + 8].astype(int) - turned[py - 8 : py + 8, px - 8 : px + 8]).mean() < 4
+    v.fit()
     assert window.controls.yaw.spin.value() == 15.0
     assert window.undo_stack.count() == 1  # one drag, one undo step
     assert "Frame" in window.render_label.text()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
                                QScrollArea, QSplitter, QTabWidget, QWidget)
@@ -25,6 +25,8 @@ from super_gui.gui.undo import CaptureCommand, ViewCommand
 from super_gui.gui.viewer import ImageViewer
 from super_gui.gui.workers import Frame
 
+DETAIL_ZOOM = 1.25  # past this many screen pixels per preview pixel, a settled view is also rendered at full resolution
+DETAIL_DELAY_MS = 300  # ... once the view has stayed put this long
 _NUDGE = {Qt.Key.Key_Left: (-1.0, 0.0), Qt.Key.Key_Right: (1.0, 0.0), Qt.Key.Key_Up: (0.0, 1.0), Qt.Key.Key_Down: (0.0, -1.0)}
 OPEN_FILTER = "Photos (" + " ".join(f"*{s}" for s in SUPPORTED_SUFFIXES) + ");;All files (*)"
 
@@ -47,6 +49,11 @@ class MainWindow(ExportMixin, QMainWindow):
         self._render_error_shown = False
         self.last_frame: Frame | None = None
         self.last_report: dict | None = None
+        self._full_original: LoadedPhoto | None = None  # the photo whose full-resolution original is shown
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(DETAIL_DELAY_MS)
+        self._detail_timer.timeout.connect(self._request_detail)
 
         scroll = QScrollArea()
         scroll.setWidget(self.controls)
@@ -93,6 +100,7 @@ class MainWindow(ExportMixin, QMainWindow):
         c.exportMeshRequested.connect(self.export_mesh_dialog)
         c.quality.valueChanged.connect(lambda q: self.settings.setValue("jpeg_quality", q))
         self.viewer.facePicked.connect(self._on_face_picked)
+        self.viewer.zoomChanged.connect(lambda _: self._consider_detail())
         self._update_actions()
         QApplication.instance().installEventFilter(self)
 
@@ -106,7 +114,7 @@ class MainWindow(ExportMixin, QMainWindow):
         self.cancel_button.clicked.connect(self.cancel_job)
         self.estimates_label = QLabel()
         self.render_label = QLabel()
-        self.render_label.setMinimumWidth(self.render_label.fontMetrics().horizontalAdvance("Frame 0000 ms (draft)"))
+        self.render_label.setMinimumWidth(self.render_label.fontMetrics().horizontalAdvance("Frame 0000 ms (full resolution)"))
         self.render_label.setToolTip("Time to render the last frame shown")
         bar.addWidget(self.status_label, 1)
         for w in (self.progress_bar, self.cancel_button, self.estimates_label, self.render_label):
@@ -140,6 +148,7 @@ class MainWindow(ExportMixin, QMainWindow):
         self._render_error_shown = False
         p = loaded.photo
         self.viewer.set_photo(p.width, p.height, loaded.original)
+        self._full_original = None
         self.undo_stack.clear()
         self.view = View()
         self.controls.set_view(self.view)
@@ -253,8 +262,37 @@ class MainWindow(ExportMixin, QMainWindow):
     def _on_frame(self, frame: Frame) -> None:
         self.viewer.set_result(frame.image)
         self.last_frame = frame
-        self.render_label.setText(f"Frame {frame.seconds * 1000:.0f} ms" + (" (draft)" if frame.draft else ""))
+        kind = " (draft)" if frame.draft else " (full resolution)" if frame.scale == 1.0 and self.session.preview_scale < 1.0 else ""
+        self.render_label.setText(f"Frame {frame.seconds * 1000:.0f} ms{kind}")
         self.frameShown.emit(frame)
+        self._consider_detail()
+
+    # -- full-resolution detail --------------------------------------------------------------------
+
+    def _wants_detail(self) -> bool:
+        """Zoomed in past the preview's pixels on a settled preview of the current view: the close look
+        deserves the photo's own pixels (what an export would write)."""
+        s, f = self.session, self.last_frame
+        return (s.current is not None and s.preview_scale < 1.0 and self.tabs.currentWidget() is self.viewer
+                and self.viewer.zoom() > DETAIL_ZOOM * s.preview_scale
+                and f is not None and not f.draft and f.scale < 1.0 and f.view == self.view
+                and f.generation == s.generation)
+
+    def _consider_detail(self) -> None:
+        if self._wants_detail():
+            self._detail_timer.start()  # (re)started: a burst of nudges or wheel steps asks once
+        else:
+            self._detail_timer.stop()
+
+    def _request_detail(self) -> None:
+        if not self._wants_detail():
+            return
+        loaded = self.session.loaded
+        if self._full_original is not loaded:
+            self._full_original = loaded
+            self.viewer.set_original(loaded.photo.rgb8)  # the before/after at full resolution too
+        if self.session.request(self.view, draft=False, full=True):
+            self.render_label.setText("Rendering at full resolution…")
 
     # -- status ------------------------------------------------------------------------------------
 

@@ -205,17 +205,28 @@ class EditSession(QObject):
 
     # -- rendering ---------------------------------------------------------------------------------
 
-    def request(self, view: View, draft: bool) -> bool:
-        """Ask for a frame of ``view``; False when there is nothing to render or it was just asked for."""
+    def request(self, view: View, draft: bool, full: bool = False) -> bool:
+        """Ask for a frame of ``view`` (``full``: at the photo's resolution); False when there is nothing
+        to render or it was just asked for."""
         if self.current is None:
             return False
-        key = (self.generation, view, draft)
+        key = (self.generation, view, draft, full)
         if key == self._last_request:
             return False
         self._last_request = key
         self._seq += 1
-        self.render_thread.request(RenderRequest(self._seq, self.generation, view, draft))
+        self.render_thread.request(RenderRequest(self._seq, self.generation, view, draft, full))
         return True
+
+    @property
+    def preview_scale(self) -> float:
+        """Preview pixels per photo pixel (1 for a photo no larger than the preview)."""
+        from super_gui.core.pipeline import PREVIEW_LONG_SIDE
+
+        if self.loaded is None:
+            return 1.0
+        p = self.loaded.photo
+        return min(1.0, PREVIEW_LONG_SIDE / max(p.width, p.height))
 
     @Slot(object)
     def _on_frame(self, frame: Frame) -> None:

@@ -65,6 +65,14 @@ class ImageViewer(QWidget):
         self._faces, self._chosen, self._picking, self._hover = [], -1, False, -1
         self.fit()
 
+    def set_original(self, original: np.ndarray) -> None:
+        """Show the original (before/after, split) from ``original``: the photo at any resolution."""
+        self._before = (original, qimage_from_rgb(original))
+        self.update()
+
+    def original_array(self) -> np.ndarray | None:
+        return None if self._before is None else self._before[0]
+
     def clear(self) -> None:
         self._size = self._after = self._before = None
         self._faces = []

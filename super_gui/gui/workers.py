@@ -126,12 +126,14 @@ def _return_freed_memory() -> None:
 
 @dataclass(frozen=True)
 class RenderRequest:
-    """A view to show. ``seq`` grows with every request; ``generation`` names the prepared photo."""
+    """A view to show. ``seq`` grows with every request; ``generation`` names the prepared photo;
+    ``full``: at the photo's own resolution (for a close look), not the preview's."""
 
     seq: int
     generation: int
     view: View
     draft: bool
+    full: bool = False
 
 
 @dataclass(frozen=True)
@@ -302,9 +304,9 @@ class RenderThread(QThread):
 
     def _render(self, renderer, req: RenderRequest) -> None:
         t = time.perf_counter()
-        out = renderer.render(req.view, draft=req.draft)
+        out = renderer.render(req.view, draft=req.draft, full=req.full)
         image = out.image
-        if image.dtype != np.uint8:  # a small 16-bit photo is previewed at full scale, in its own dtype
+        if image.dtype != np.uint8:  # a 16-bit photo at full scale comes in its own dtype
             image = ((image.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
         self.frame.emit(Frame(req.seq, req.generation, req.view, req.draft, image, out.scale, time.perf_counter() - t, out.timings_s))
 

@@ -283,3 +283,40 @@ def test_settings_recent_files_geometry_and_about(qtbot, settings, dialogs, grac
     assert settings.value("geometry") and w2.height() == 700  # restored (the offscreen screen clamps the width)
     w2.close()
     assert ABOUT_HTML
+
+
+def test_zoomed_in_past_the_preview_shows_the_photos_own_pixels(qtbot, window, grace_rgb, tmp_path):
+    """At 100 % on a photo larger than the preview, a settled view is rendered again at full resolution
+    (the pixels an export writes), and the original beside it too; a drag goes back to preview frames."""
+    import cv2
+
+    big = cv2.resize(grace_rgb, (1024 + 512, 1200 + 600), interpolation=cv2.INTER_CUBIC)  # preview scale 0.57
+    window.open_photo(save(big, tmp_path / "big.jpg", quality=95))
+    wait_ready(qtbot, window)
+    assert window.last_frame.scale < 1.0 and window.viewer.result_array().shape[0] < 1800
+    window.set_view(View(12.0, 0.0, None))
+    wait_frame(qtbot, window, View(12.0, 0.0, None))
+    preview = window.viewer.result_array()
+
+    window.actions_by_name["actual"].trigger()  # Ctrl+1: 100 %
+    qtbot.waitUntil(lambda: window.last_frame.scale == 1.0, timeout=30_000)
+    detail = window.viewer.result_array()
+    assert detail.shape == (1800, 1536, 3) and window.last_frame.view == View(12.0, 0.0, None)
+    assert "full resolution" in window.render_label.text()
+    assert window.viewer.original_array().shape == (1800, 1536, 3)
+    # The same picture as the preview, with more pixels.
+    small = cv2.resize(detail, preview.shape[1::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(small.astype(int) - preview).mean() < 2.0
+
+    shown = []
+    window.frameShown.connect(shown.append)
+    drag(qtbot, window.controls.yaw, range(120, 59, -20))  # a drag: preview frames while it moves
+    qtbot.waitUntil(lambda: window.last_frame.scale == 1.0 and window.last_frame.view == View(6.0, 0.0, None), timeout=30_000)
+    assert any(f.draft and f.scale < 1.0 for f in shown)  # then the settled preview, then the detail
+    assert [f.scale == 1.0 for f in shown if f.view == View(6.0, 0.0, None) and not f.draft] == [False, True]
+
+    window.actions_by_name["fit"].trigger()
+    window.set_view(View(0.0, 5.0, None))
+    wait_frame(qtbot, window, View(0.0, 5.0, None))
+    qtbot.wait(2 * 300)
+    assert window.last_frame.scale < 1.0  # fitted to the window, the preview is enough

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
@@ -19,6 +19,7 @@ from super_gui.core.camera import UNDISTORT_FOCAL_MM, View
 from super_gui.core.pipeline import MAX_FOCAL_MM, PITCH_RANGE, YAW_RANGE
 
 FOCAL_STEPS = 1000
+CAPTURE_SETTLE_MS = 600  # arrow clicks / wheel steps on a capture field: analyse once they pause this long
 SOURCE_WORDS = {"exif-35mm": "from EXIF", "exif-focal-length": "from EXIF x crop", "default": "phone default",
                 "user": "set by you", "iris": "from the eyes"}
 
@@ -181,9 +182,16 @@ class ViewControls(QWidget):
             row.spin.valueChanged.connect(lambda v, r=row: self._set_one(r, v))
         self.undistort.clicked.connect(lambda: self._set_one(self.focal, UNDISTORT_FOCAL_MM))
         self.reset.clicked.connect(self._reset_all)
-        self.capture_focal_spin.valueChanged.connect(lambda v: self.captureEdited.emit(round(v, 1), self._typed_distance()))
-        self.distance_spin.valueChanged.connect(lambda v: self.captureEdited.emit(self._typed_focal(), round(v, 1)))
-        self.reestimate.clicked.connect(lambda: self.captureEdited.emit(None, None))
+        # A re-analysis takes about a second: a run of arrow clicks on a capture field asks for one, when
+        # the clicks stop (Enter on a typed value likewise waits that moment).
+        self._capture_edits: set[str] = set()
+        self._capture_timer = QTimer(self)
+        self._capture_timer.setSingleShot(True)
+        self._capture_timer.setInterval(CAPTURE_SETTLE_MS)
+        self._capture_timer.timeout.connect(self._emit_capture)
+        self.capture_focal_spin.valueChanged.connect(lambda _: self._capture_changed("focal"))
+        self.distance_spin.valueChanged.connect(lambda _: self._capture_changed("distance"))
+        self.reestimate.clicked.connect(self._use_estimates)
         self.export_button.clicked.connect(self.exportRequested)
         self.export_mesh_button.clicked.connect(self.exportMeshRequested)
         self.set_editable(False)
@@ -210,6 +218,8 @@ class ViewControls(QWidget):
 
     def set_capture(self, focal_mm: float, focal_source: str, distance_cm: float, distance_source: str) -> None:
         """Show the capture camera of the prepared photo; the focal slider starts at its focal."""
+        self._capture_timer.stop()
+        self._capture_edits.clear()
         self.capture_focal = round(focal_mm, 1)
         for spin, v in ((self.capture_focal_spin, focal_mm), (self.distance_spin, distance_cm)):
             spin.blockSignals(True)
@@ -223,11 +233,60 @@ class ViewControls(QWidget):
         self.focal.default = self.capture_focal
         self.undistort.setEnabled(self.capture_focal < UNDISTORT_FOCAL_MM)
 
-    def _typed_focal(self) -> float | None:
-        return round(self.capture_focal_spin.value(), 1) if getattr(self, "_user_focal", False) else None
+    def _capture_changed(self, which: str) -> None:
+        self._capture_edits.add(which)
+        self._capture_timer.start()
 
-    def _typed_distance(self) -> float | None:
-        return round(self.distance_spin.value(), 1) if getattr(self, "_user_distance", False) else None
+    def _emit_capture(self) -> None:
+        """The capture camera as now typed: a field edited now or earlier is the user's, else None (estimate)."""
+        edits, self._capture_edits = self._capture_edits, set()
+        focal = round(self.capture_focal_spin.value(), 1) if "focal" in edits or getattr(self, "_user_focal", False) else None
+        distance = round(self.distance_spin.value(), 1) if "distance" in edits or getattr(self, "_user_distance", False) else None
+        self.captureEdited.emit(focal, distance)
+
+    def _use_estimates(self) -> None:
+        self._capture_timer.stop()
+        self._capture_edits.clear()
+        self.captureEdited.emit(None, None)
+
+    def set_capture(self, focal_mm: float, focal_source: str, distance_cm: float, distance_source: str) -> None:
+        """Show the capture camera of the prepared photo; the focal slider starts at its focal."""
+        self._capture_timer.stop()
+        self._capture_edits.clear()
+        self.capture_focal = round(focal_mm, 1)
+        for spin, v in ((self.capture_focal_spin, focal_mm), (self.distance_spin, distance_cm)):
+            spin.blockSignals(True)
+            spin.setValue(v)
+            spin.blockSignals(False)
+        self.capture_focal_source.setText(SOURCE_WORDS.get(focal_source, focal_source))
+        self.distance_source.setText(SOURCE_WORDS.get(distance_source, distance_source))
+        self._user_focal = focal_source == "user"
+        self._user_distance = distance_source == "user"
+        self.focal.set_range(self.capture_focal, max(MAX_FOCAL_MM, self.capture_focal))
+        self.focal.default = self.capture_focal
+        self.undistort.setEnabled(self.capture_focal < UNDISTORT_FOCAL_MM)
+
+    def _capture_changed(self, which: str) -> None:
+        self._capture_edits.add(which)
+        self._capture_timer.start()
+
+    def _emit_capture(self) -> None:
+        """The capture camera as now typed: a field edited now or earlier is the user's, else None (estimate)."""
+        edits, self._capture_edits = self._capture_edits, set()
+        focal = round(self.capture_focal_spin.value(), 1) if "focal" in edits or getattr(self, "_user_focal", False) else None
+        distance = round(self.distance_spin.value(), 1) if "distance" in edits or getattr(self, "_user_distance", False) else None
+        self.captureEdited.emit(focal, distance)
+
+    def _use_estimates(self) -> None:
+        self._capture_timer.stop()
+        self._capture_edits.clear()
+        self.captureEdited.emit(None, None)
+
+    def commit_capture(self) -> None:
+        """Apply a capture edit still waiting for its pause now (before an export, say)."""
+        if self._capture_timer.isActive():
+            self._capture_timer.stop()
+            self._emit_capture()
 
     def set_editable(self, on: bool, capture: bool | None = None) -> None:
         """Enable the view controls (a prepared photo) and the capture fields (a loaded photo)."""
@@ -235,8 +294,12 @@ class ViewControls(QWidget):
                   self.reset, self.export_button, self.export_mesh_button):
             w.setEnabled(on)
         self.undistort.setEnabled(on and self.capture_focal < UNDISTORT_FOCAL_MM)
+        capture = on if capture is None else capture
         for w in (self.capture_focal_spin, self.distance_spin, self.reestimate):
-            w.setEnabled(on if capture is None else capture)
+            w.setEnabled(capture)
+        if not capture:  # another photo or analysis under way: a capture edit still waiting is void
+            self._capture_timer.stop()
+            self._capture_edits.clear()
 
     def dragging(self) -> bool:
         return self._held is not None

@@ -200,8 +200,13 @@ def test_editing_the_capture_camera_reanalyses_and_undoes(qtbot, window, grace_j
     wait_ready(qtbot, window)
     d0 = window.session.current.analysis.distance_m
     gen = window.session.generation
-    window.controls.capture_focal_spin.setValue(52.0)  # twice the focal: the face is twice as far
+    spin = window.controls.capture_focal_spin
+    for v in (27.0, 28.0, 52.0):  # arrow clicks, then a typed value: one analysis once they pause
+        spin.setValue(v)
+        qtbot.wait(50)
+    assert window.session.generation == gen and window.session.current is not None
     qtbot.waitUntil(lambda: window.session.current is not None and window.session.generation > gen, timeout=90_000)
+    assert window.session.generation == gen + 2  # one analysis: cleared, then prepared (each run counts twice)
     a = window.session.current.analysis
     assert a.focal.focal_35mm == 52.0 and a.focal.source == "user"
     assert a.distance_m == pytest.approx(2 * d0, rel=0.02)

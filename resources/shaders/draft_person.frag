@@ -10,10 +10,7 @@ uniform vec2 u_size;             // output window size in pixels
 uniform vec2 u_extent;           // part of the coarse texture this window uses (uv units)
 
 in vec2 v_uv;
-in vec2 v_work;
-in vec2 v_src;
 in float v_quality;
-in float v_edit;
 in vec2 v_twin;                  // the mirror twin's texture coordinate, per vertex
 in vec4 v_aux;                   // the mirror's colour gain / 2 and weight, per vertex
 out vec4 out_colour;

@@ -120,7 +120,7 @@ def _return_freed_memory() -> None:
     drag frames that follow never reuse them, so without this the editor stays ~50 MB larger."""
     try:
         ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # not glibc (macOS, musl) or not POSIX (Windows)
         pass
 
 

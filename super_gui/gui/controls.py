@@ -249,45 +249,6 @@ class ViewControls(QWidget):
         self._capture_edits.clear()
         self.captureEdited.emit(None, None)
 
-    def set_capture(self, focal_mm: float, focal_source: str, distance_cm: float, distance_source: str) -> None:
-        """Show the capture camera of the prepared photo; the focal slider starts at its focal."""
-        self._capture_timer.stop()
-        self._capture_edits.clear()
-        self.capture_focal = round(focal_mm, 1)
-        for spin, v in ((self.capture_focal_spin, focal_mm), (self.distance_spin, distance_cm)):
-            spin.blockSignals(True)
-            spin.setValue(v)
-            spin.blockSignals(False)
-        self.capture_focal_source.setText(SOURCE_WORDS.get(focal_source, focal_source))
-        self.distance_source.setText(SOURCE_WORDS.get(distance_source, distance_source))
-        self._user_focal = focal_source == "user"
-        self._user_distance = distance_source == "user"
-        self.focal.set_range(self.capture_focal, max(MAX_FOCAL_MM, self.capture_focal))
-        self.focal.default = self.capture_focal
-        self.undistort.setEnabled(self.capture_focal < UNDISTORT_FOCAL_MM)
-
-    def _capture_changed(self, which: str) -> None:
-        self._capture_edits.add(which)
-        self._capture_timer.start()
-
-    def _emit_capture(self) -> None:
-        """The capture camera as now typed: a field edited now or earlier is the user's, else None (estimate)."""
-        edits, self._capture_edits = self._capture_edits, set()
-        focal = round(self.capture_focal_spin.value(), 1) if "focal" in edits or getattr(self, "_user_focal", False) else None
-        distance = round(self.distance_spin.value(), 1) if "distance" in edits or getattr(self, "_user_distance", False) else None
-        self.captureEdited.emit(focal, distance)
-
-    def _use_estimates(self) -> None:
-        self._capture_timer.stop()
-        self._capture_edits.clear()
-        self.captureEdited.emit(None, None)
-
-    def commit_capture(self) -> None:
-        """Apply a capture edit still waiting for its pause now (before an export, say)."""
-        if self._capture_timer.isActive():
-            self._capture_timer.stop()
-            self._emit_capture()
-
     def set_editable(self, on: bool, capture: bool | None = None) -> None:
         """Enable the view controls (a prepared photo) and the capture fields (a loaded photo)."""
         for w in (self.yaw.slider, self.yaw.spin, self.pitch.slider, self.pitch.spin, self.focal.slider, self.focal.spin,

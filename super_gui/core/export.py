@@ -26,7 +26,7 @@ from PIL import Image
 
 from super_gui import __version__
 from super_gui.core.atomic import atomic_path, write_bytes_atomic
-from super_gui.core.image_io import Photo
+from super_gui.core.image_io import Photo, to_uint8
 from super_gui.errors import UserInputError
 
 EXPORT_SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}
@@ -162,7 +162,7 @@ def _to_dtype(a: np.ndarray, dtype: type) -> np.ndarray:
     if a.dtype == dtype:
         return a
     if dtype == np.uint8:
-        return ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+        return to_uint8(a)
     return a.astype(np.uint16) * 257
 
 

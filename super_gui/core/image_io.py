@@ -93,9 +93,14 @@ class Photo:
     @property
     def rgb8(self) -> np.ndarray:
         """(H, W, 3) uint8: ``rgb`` itself when 8-bit, else round(v * 255 / 65535) (a new array)."""
-        if self.rgb.dtype == np.uint8:
-            return self.rgb
-        return ((self.rgb.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+        return to_uint8(self.rgb)
+
+
+def to_uint8(a: np.ndarray) -> np.ndarray:
+    """``a`` itself when uint8; a uint16 array as round(v * 255 / 65535) (a new array)."""
+    if a.dtype == np.uint8:
+        return a
+    return ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
 
 
 def load_photo(path: str | os.PathLike[str]) -> Photo:

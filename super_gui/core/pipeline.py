@@ -104,6 +104,11 @@ def _soft_reach(edit_weight: np.ndarray, person: np.ndarray, grow_px: float) -> 
     return np.where(grown > 0, np.maximum(soft, region), 0.0).astype(np.float32)
 
 
+def preview_scale(width: int, height: int, long_side: int = PREVIEW_LONG_SIDE) -> float:
+    """Preview pixels per photo pixel: the long side down to ``long_side``, never enlarged."""
+    return min(1.0, long_side / max(width, height))
+
+
 class PortraitRenderer:
     """Renders views of a prepared photo. Create and use on the thread that owns ``ctx``."""
 
@@ -132,8 +137,7 @@ class PortraitRenderer:
         self._moving_src = mesh.source_px[moving].astype(np.float64)
         self._moving_head = mesh.head_weight[moving].astype(np.float64)
         self._moving_edit = mesh.edit_weight[moving].astype(np.float64)[:, None]
-        photo = prepared.photo
-        self.preview_scale = min(1.0, preview_long_side / max(photo.width, photo.height))
+        self.preview_scale = preview_scale(prepared.photo.width, prepared.photo.height, preview_long_side)
         self._base: dict[tuple[float, bool], np.ndarray] = {}
         self._ensure_scale(self.preview_scale)
 

@@ -30,11 +30,11 @@ class LoadedPhoto:
 def _load_job(path: Path):
     def job(progress, is_cancelled) -> LoadedPhoto:
         from super_gui.core.image_io import load_photo
-        from super_gui.core.pipeline import PREVIEW_LONG_SIDE
+        from super_gui.core.pipeline import preview_scale
 
         progress(0.0, f"Opening {path.name}")
         photo = load_photo(path)
-        scale = min(1.0, PREVIEW_LONG_SIDE / max(photo.width, photo.height))
+        scale = preview_scale(photo.width, photo.height)
         if scale == 1.0:
             original = photo.rgb8
         else:  # the same resize as PortraitRenderer.base_image, so an unedited view equals the original
@@ -221,12 +221,9 @@ class EditSession(QObject):
     @property
     def preview_scale(self) -> float:
         """Preview pixels per photo pixel (1 for a photo no larger than the preview)."""
-        from super_gui.core.pipeline import PREVIEW_LONG_SIDE
+        from super_gui.core.pipeline import preview_scale
 
-        if self.loaded is None:
-            return 1.0
-        p = self.loaded.photo
-        return min(1.0, PREVIEW_LONG_SIDE / max(p.width, p.height))
+        return 1.0 if self.loaded is None else preview_scale(self.loaded.photo.width, self.loaded.photo.height)
 
     @Slot(object)
     def _on_frame(self, frame: Frame) -> None:

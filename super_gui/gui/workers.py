@@ -30,6 +30,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from super_gui.core.camera import View
+from super_gui.core.image_io import to_uint8
 from super_gui.errors import Cancelled, UserInputError
 
 Job = Callable[[Callable[[float, str], None], Callable[[], bool]], Any]
@@ -305,9 +306,7 @@ class RenderThread(QThread):
     def _render(self, renderer, req: RenderRequest) -> None:
         t = time.perf_counter()
         out = renderer.render(req.view, draft=req.draft, full=req.full)
-        image = out.image
-        if image.dtype != np.uint8:  # a 16-bit photo at full scale comes in its own dtype
-            image = ((image.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+        image = to_uint8(out.image)  # a 16-bit photo at full scale comes in its own dtype
         self.frame.emit(Frame(req.seq, req.generation, req.view, req.draft, image, out.scale, time.perf_counter() - t, out.timings_s))
 
     def _render_mesh(self, renderer, req: MeshRequest) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from super_gui.core.analysis import PhotoAnalysis, analyze_photo, no_progress
 from super_gui.core.camera import View, VirtualCamera, virtual_camera
+from super_gui.core.coverage import HeadCoverage, SupportedRanges, head_coverage, supported_ranges
 from super_gui.core.image_io import Photo
 from super_gui.core.mesh import PersonMesh, build_mesh
 from super_gui.errors import Cancelled, UserInputError
@@ -38,6 +39,18 @@ class Prepared:
     inversion: Inversion
     mesh: PersonMesh
     timings_s: dict = field(default_factory=dict)
+    head: HeadCoverage | None = None  # the head's triangles for core.coverage.view_coverage
+    supported: SupportedRanges | None = None  # the slider ranges this photo supports
+
+    def camera(self, view: View) -> VirtualCamera:
+        """The virtual camera for ``view`` of this photo."""
+        return view_camera(self.analysis, view)
+
+
+def view_camera(analysis: PhotoAnalysis, view: View) -> VirtualCamera:
+    """The virtual camera for ``view`` of the analysed photo."""
+    a = analysis
+    return virtual_camera(a.intrinsics, a.focal.focal_35mm, a.eye_midpoint, a.face_rotation, view)
 
 
 def check_view(view: View, capture_focal_35mm: float) -> None:
@@ -80,8 +93,14 @@ def prepare(
     t = time.perf_counter()
     mesh = build_mesh(inv.depth, analysis.intrinsics)
     timings["mesh"] = time.perf_counter() - t
+    t = time.perf_counter()
+    # What the photo can support, once per photo (~10-20 ms): the editor marks it on the sliders.
+    head = head_coverage(mesh, analysis.intrinsics)
+    supported = supported_ranges(head, lambda v: view_camera(analysis, v), analysis.focal.focal_35mm,
+                                 YAW_RANGE, PITCH_RANGE, MAX_FOCAL_MM)
+    timings["coverage"] = time.perf_counter() - t
     progress(1.0, "Ready")
-    return Prepared(photo, analysis, inv, mesh, timings)
+    return Prepared(photo, analysis, inv, mesh, timings, head=head, supported=supported)
 
 
 @dataclass(frozen=True)
@@ -192,8 +211,7 @@ class PortraitRenderer:
         return x0, y0, x1 - x0, y1 - y0
 
     def camera(self, view: View) -> VirtualCamera:
-        a = self.prepared.analysis
-        return virtual_camera(a.intrinsics, a.focal.focal_35mm, a.eye_midpoint, a.face_rotation, view)
+        return self.prepared.camera(view)
 
     def render(self, view: View, *, full: bool = False, draft: bool = False) -> Rendered:
         """The blended view at preview scale, or at full resolution (``full=True``). ``draft`` is the fast

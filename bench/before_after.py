@@ -17,6 +17,25 @@ EDITS = (("input", None), ("undistort (85 mm)", dict(focal_35mm=85.0)), ("yaw +1
          ("yaw -15", dict(yaw_deg=-15.0)), ("pitch +10", dict(pitch_deg=10.0)))
 
 
+def text_band(text: str, width: int, height: int = 24, shade: int = 235, scale: float = 0.5) -> np.ndarray:
+    """(height, width, 3) uint8: a flat band with one line of black text."""
+    band = np.full((height, width, 3), shade, np.uint8)
+    cv2.putText(band, text, (6, height - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return band
+
+
+def labelled_tile(img: np.ndarray, label: str, width: int = 300) -> np.ndarray:
+    """``img`` scaled to ``width`` px wide under a white label band."""
+    tile = cv2.resize(img, (width, round(width * img.shape[0] / img.shape[1])), interpolation=cv2.INTER_AREA)
+    return np.vstack([text_band(label, width, 26, 255, 0.55), tile])
+
+
+def tile_row(tiles: list[np.ndarray]) -> np.ndarray:
+    """Tiles side by side, the shorter ones padded white at the bottom."""
+    h = max(t.shape[0] for t in tiles)
+    return np.hstack([np.vstack([t, np.full((h - t.shape[0], t.shape[1], 3), 255, np.uint8)]) for t in tiles])
+
+
 def photos():
     import matplotlib.cbook as cbook
     from PIL import Image
@@ -47,16 +66,10 @@ def main(argv: list[str]) -> int:
             tiles = []
             for label, kw in EDITS:
                 img = photo.rgb8 if kw is None else renderer.render(View(**kw), full=True).image
-                tile = cv2.resize(img, (300, round(300 * img.shape[0] / img.shape[1])), interpolation=cv2.INTER_AREA)
-                tile = np.vstack([np.full((26, 300, 3), 255, np.uint8), tile])
-                cv2.putText(tile, label, (6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
-                tiles.append(tile)
+                tiles.append(labelled_tile(img, label))
             renderer.release()
-            h = max(t.shape[0] for t in tiles)
-            row = np.hstack([np.vstack([t, np.full((h - t.shape[0], 300, 3), 255, np.uint8)]) for t in tiles])
-            band = np.full((24, row.shape[1], 3), 235, np.uint8)
-            cv2.putText(band, caption, (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-            rows.append(np.vstack([band, row]))
+            row = tile_row(tiles)
+            rows.append(np.vstack([text_band(caption, row.shape[1]), row]))
     sheet = np.vstack(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(sheet).save(out, optimize=True)

@@ -5,8 +5,9 @@ Environment (for demos, the README screenshot and its test):
 * ``SUPER_GUI_DEMO_VIEW="yaw=15,pitch=5,focal=85,split=0.5"``: once the photo is analysed, set this
   view (``split`` turns the before/after divider on at that fraction of the width; ``mesh=shaded``
   shows the 3D tab in that mode instead);
-* ``SUPER_GUI_SCREENSHOT=PATH``: when the first settled frame of that view is on screen, save the window
-  as a PNG to PATH and quit (exit status 0; 2 on an error, which is printed instead of shown);
+* ``SUPER_GUI_SCREENSHOT=PATH``: when the first settled frame of that view is on screen (and its
+  identity readout, where the model is installed), save the window as a PNG to PATH and quit (exit
+  status 0; 2 on an error, which is printed instead of shown);
 * ``SUPER_GUI_TIMING=1`` (``bench/perf.py``): print ``window-shown T`` to stderr when the window first
   paints, and ``first-frame T`` when the first full-quality frame of the view the controls show is handed
   to the photo view (it paints next); T is ``time.perf_counter()`` (on Linux the system-wide monotonic clock, so another process can
@@ -27,6 +28,7 @@ from super_gui.core.camera import View
 from super_gui.render.mesh_view import MODES
 
 SCREENSHOT_TIMEOUT_S = 180
+IDENTITY_WAIT_MS = 8000  # a screenshot waits this long at most for the identity readout
 
 
 def parse_demo_view(text: str) -> tuple[View, dict]:
@@ -73,7 +75,11 @@ def _unattended(window, shot: str | None, demo: tuple[View, dict] | None) -> Non
         wanted = "mesh" not in extra and frame.view == state["view"] and not frame.draft
         if shot and not state["saved"] and state["view"] is not None and wanted:
             state["saved"] = True
-            QTimer.singleShot(400, save)
+            if window.limits.identity_on:  # the readout follows the frame (~0.1 s, plus the model's first load)
+                window.limits.identityShown.connect(lambda _d: QTimer.singleShot(400, save))
+                QTimer.singleShot(IDENTITY_WAIT_MS, save)
+            else:
+                QTimer.singleShot(400, save)
 
     def on_mesh_frame(_frame) -> None:
         if shot and not state["saved"] and "mesh" in extra and state["view"] is not None:
@@ -81,6 +87,9 @@ def _unattended(window, shot: str | None, demo: tuple[View, dict] | None) -> Non
             QTimer.singleShot(400, save)
 
     def save() -> None:
+        if state.get("written"):
+            return
+        state["written"] = True
         Path(shot).parent.mkdir(parents=True, exist_ok=True)
         ok = window.grab().save(shot, "PNG")
         print(f"screenshot {'saved to' if ok else 'could not be written to'} {shot}", file=sys.stderr)

@@ -11,27 +11,83 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSlider, QSpinBox, QStyle, QStyleOptionSlider, QStylePainter,
+                               QVBoxLayout, QWidget)
 
 from super_gui.core.camera import UNDISTORT_FOCAL_MM, View
 from super_gui.core.pipeline import MAX_FOCAL_MM, PITCH_RANGE, YAW_RANGE
 
 FOCAL_STEPS = 1000
 CAPTURE_SETTLE_MS = 600  # arrow clicks / wheel steps on a capture field: analyse once they pause this long
+UNSUPPORTED_COLOUR = QColor(224, 112, 40)  # the track beyond what the photo supports (warning amber)
 SOURCE_WORDS = {"exif-35mm": "from EXIF", "exif-focal-length": "from EXIF x crop", "default": "phone default",
                 "user": "set by you", "iris": "from the eyes"}
 
 
 class ResettableSlider(QSlider):
-    """A slider that asks to be reset on double-click."""
+    """A slider that asks to be reset on double-click, and draws the parts of its track outside the range
+    the photo supports (:meth:`set_supported`, in slider steps) in a warning colour. The whole range
+    stays usable: the user decides."""
 
     resetRequested = Signal()
+
+    def __init__(self, orientation: Qt.Orientation):
+        super().__init__(orientation)
+        self._supported: tuple[int, int] | None = None
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.resetRequested.emit()
         event.accept()
+
+    def set_supported(self, steps: tuple[int, int] | None) -> None:
+        """The supported part of the track, (low, high) in steps; None: all of it (nothing is marked)."""
+        self._supported = None if steps is None else (max(self.minimum(), steps[0]), min(self.maximum(), steps[1]))
+        self.update()
+
+    def supported(self) -> tuple[int, int] | None:
+        return self._supported
+
+    def unsupported_spans(self) -> list[tuple[int, int]]:
+        """The parts of the track drawn in the warning colour, as (low, high) step ranges."""
+        if self._supported is None:
+            return []
+        lo, hi = self._supported
+        return [s for s in ((self.minimum(), lo), (hi, self.maximum())) if s[1] > s[0]]
+
+    def paintEvent(self, event) -> None:
+        spans = self.unsupported_spans()
+        if not spans or self.orientation() != Qt.Orientation.Horizontal:
+            super().paintEvent(event)
+            return
+        painter = QStylePainter(self)
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        style, cc = self.style(), QStyle.ComplexControl.CC_Slider
+        handle_controls = opt.subControls & ~QStyle.SubControl.SC_SliderGroove
+        opt.subControls = QStyle.SubControl.SC_SliderGroove
+        painter.drawComplexControl(cc, opt)  # the groove, then the marks over it, then the handle on top
+        groove = style.subControlRect(cc, opt, QStyle.SubControl.SC_SliderGroove, self)
+        handle = style.subControlRect(cc, opt, QStyle.SubControl.SC_SliderHandle, self)
+        span = groove.width() - handle.width()
+        x_at = lambda v: groove.x() + handle.width() // 2 + QStyle.sliderPositionFromValue(  # noqa: E731
+            self.minimum(), self.maximum(), v, span, opt.upsideDown)
+        band = max(4, groove.height() // 2 + 1)
+        y = groove.center().y() - band // 2 + 1
+        colour = QColor(UNSUPPORTED_COLOUR)
+        if not self.isEnabled():
+            colour.setAlpha(90)
+        for lo, hi in spans:
+            a, b = sorted((x_at(lo), x_at(hi)))
+            if lo == self.minimum():
+                a = groove.left()
+            if hi == self.maximum():
+                b = groove.right()
+            painter.fillRect(QRect(a, y, max(1, b - a), band), colour)
+        opt.subControls = handle_controls
+        painter.drawComplexControl(cc, opt)
 
 
 class SliderRow:
@@ -42,7 +98,8 @@ class SliderRow:
         self.lo, self.hi, self.default, self.log = lo, hi, default, log
         self.label = QLabel(label)
         self.slider = ResettableSlider(Qt.Orientation.Horizontal)
-        self.slider.setToolTip(tip + " Double-click to reset; arrow keys nudge.")
+        self.tip = tip + " Double-click to reset; arrow keys nudge."
+        self.slider.setToolTip(self.tip)
         self.spin = QDoubleSpinBox()
         self.spin.setDecimals(1)
         self.spin.setSuffix(suffix)
@@ -73,6 +130,22 @@ class SliderRow:
         self.spin.setRange(self.lo, self.hi)
         self.slider.blockSignals(False)
         self.spin.blockSignals(False)
+
+    def set_supported(self, lo: float | None, hi: float | None, unit: str = "") -> None:
+        """Mark what the photo supports (None: forget it) on the track and say so in the tooltip."""
+        if lo is None or hi is None:
+            self.slider.set_supported(None)
+            self.slider.setToolTip(self.tip)
+            return
+        self.slider.set_supported((self.to_steps(lo), self.to_steps(hi)))
+        if self.slider.unsupported_spans():
+            fmt = (lambda v: f"{v:+.0f}{unit}") if not self.log else (lambda v: f"{v:.0f}{unit}")
+            self.slider.setToolTip(
+                f"{self.tip}\nThis photo supports {fmt(lo)} to {fmt(hi)}. On the amber part of the track the view "
+                "needs more of the head than the photo shows (its side, or skin it saw edge-on and now has to "
+                "stretch), so the result may look wrong.")
+        else:
+            self.slider.setToolTip(f"{self.tip}\nThis photo supports the whole range.")
 
     def to_steps(self, v: float) -> int:
         if not self.log:
@@ -215,6 +288,13 @@ class ViewControls(QWidget):
         self.yaw.set_value(view.yaw_deg)
         self.pitch.set_value(view.pitch_deg)
         self.focal.set_value(self.capture_focal if view.focal_35mm is None else view.focal_35mm)
+
+    def set_supported(self, supported) -> None:
+        """Mark on each slider the range this photo supports (core.coverage.SupportedRanges; None: forget)."""
+        rows = ((self.yaw, "yaw", "°"), (self.pitch, "pitch", "°"), (self.focal, "focal", " mm"))
+        for row, name, unit in rows:
+            rng = None if supported is None else getattr(supported, name)
+            row.set_supported(None if rng is None else rng.lo, None if rng is None else rng.hi, unit)
 
     def set_capture(self, focal_mm: float, focal_source: str, distance_cm: float, distance_source: str) -> None:
         """Show the capture camera of the prepared photo; the focal slider starts at its focal."""

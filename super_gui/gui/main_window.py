@@ -19,6 +19,7 @@ from super_gui.core.pipeline import PITCH_RANGE, YAW_RANGE
 from super_gui.gui.actions import add_recent_file, build_menus
 from super_gui.gui.controls import SOURCE_WORDS, ViewControls
 from super_gui.gui.exporting import ExportMixin
+from super_gui.gui.limits import LimitsReadout
 from super_gui.gui.mesh_view import MeshPanel
 from super_gui.gui.session import EditSession, LoadedPhoto
 from super_gui.gui.undo import CaptureCommand, ViewCommand
@@ -92,6 +93,8 @@ class MainWindow(ExportMixin, QMainWindow):
         s.renderFailed.connect(self._on_render_failed)
         s.exported.connect(self._on_exported)
         s.meshExported.connect(lambda p: self.set_status(f"Mesh written to {p}"))
+        s.identityMeasured.connect(self.limits.identity_measured)
+        s.identityUnavailable.connect(self.limits.identity_unavailable)
         c = self.controls
         c.viewEdited.connect(self._on_view_edited)
         c.dragFinished.connect(lambda: self._request(self.view, draft=False))
@@ -117,7 +120,10 @@ class MainWindow(ExportMixin, QMainWindow):
         self.render_label.setMinimumWidth(self.render_label.fontMetrics().horizontalAdvance("Frame 0000 ms (full resolution)"))
         self.render_label.setToolTip("Time to render the last frame shown")
         bar.addWidget(self.status_label, 1)
-        for w in (self.progress_bar, self.cancel_button, self.estimates_label, self.render_label):
+        for w in (self.progress_bar, self.cancel_button):
+            bar.addPermanentWidget(w)
+        self.limits = LimitsReadout(bar, self)  # "outside the range this photo supports", identity
+        for w in (self.estimates_label, self.render_label):
             bar.addPermanentWidget(w)
         self.progress_bar.hide()
         self.cancel_button.hide()
@@ -153,6 +159,9 @@ class MainWindow(ExportMixin, QMainWindow):
         self.view = View()
         self.controls.set_view(self.view)
         self.controls.set_editable(False, capture=False)
+        self.controls.set_supported(None)
+        self.limits.set_photo(None)
+        self.limits.set_view(self.view)
         self.last_frame = None
         self.estimates_label.setText(f"{p.width}×{p.height}")
         self.render_label.clear()
@@ -166,6 +175,9 @@ class MainWindow(ExportMixin, QMainWindow):
         if self.view.focal_35mm is not None and self.view.focal_35mm < self.controls.capture_focal:
             self.view = View(self.view.yaw_deg, self.view.pitch_deg, None)
         self.controls.set_view(self.view)
+        self.controls.set_supported(prepared.supported)
+        self.limits.set_photo(prepared)
+        self.limits.set_view(self.view)
         self._picking = faces.ambiguous and self.session.face_index is None
         self.viewer.set_faces([f.oval_px for f in faces.faces], faces.chosen, self._picking)
         self.controls.set_editable(not self._picking, capture=not self._picking)
@@ -215,12 +227,14 @@ class MainWindow(ExportMixin, QMainWindow):
             return
         self.undo_stack.push(ViewCommand(self.view, view, drag_id, self.set_view))
         self.view = view
+        self.limits.set_view(view)
         self._request(view, draft)
 
     def set_view(self, view: View) -> None:
         """Show ``view`` (undo/redo, scripts): controls and a settled frame."""
         self.view = view
         self.controls.set_view(view)
+        self.limits.set_view(view)
         self._request(view, draft=False)
 
     def _request(self, view: View, draft: bool) -> None:
@@ -264,6 +278,9 @@ class MainWindow(ExportMixin, QMainWindow):
         self.last_frame = frame
         kind = " (draft)" if frame.draft else " (full resolution)" if frame.scale == 1.0 and self.session.preview_scale < 1.0 else ""
         self.render_label.setText(f"Frame {frame.seconds * 1000:.0f} ms{kind}")
+        self.limits.frame_shown(frame)
+        if not frame.draft and frame.view == self.view and self.limits.identity_on:
+            self.session.measure_identity(frame)
         self.frameShown.emit(frame)
         self._consider_detail()
 

@@ -4,7 +4,8 @@ Opening a photo runs two jobs on :class:`~super_gui.gui.workers.Worker`: *load* 
 of the original), then *prepare* (analysis + inversion + mesh, the slow part). Opening another photo,
 picking another face or editing the capture camera cancels the job in flight; results of cancelled or
 replaced jobs are ignored. Views go to the :class:`~super_gui.gui.workers.RenderThread` as small requests;
-frames older than the last one shown, or of an older prepared photo, are dropped.
+frames older than the last one shown, or of an older prepared photo, are dropped. Settled frames can be
+handed to the :class:`~super_gui.gui.identity_thread.IdentityThread` for the identity readout.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from super_gui.core.camera import View
+from super_gui.gui.identity_thread import IdentityRequest, IdentityResult, IdentityThread
 from super_gui.gui.workers import ExportRequest, Frame, MeshFrame, MeshRequest, RenderRequest, RenderThread, Worker
 
 
@@ -80,6 +82,8 @@ class EditSession(QObject):
     renderFailed = Signal(str)
     exported = Signal(object)  # the sidecar report
     meshExported = Signal(str)
+    identityMeasured = Signal(object)  # identity_thread.IdentityResult of the current photo
+    identityUnavailable = Signal(str)  # once: why the identity readout is off
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -103,6 +107,10 @@ class EditSession(QObject):
         self.render_thread.export_failed.connect(self._on_export_failed)
         self.render_thread.failed.connect(self.renderFailed)
         self.render_thread.start()
+        self.identity_thread = IdentityThread()
+        self.identity_thread.measured.connect(self._on_identity)
+        self.identity_thread.unavailable.connect(self.identityUnavailable)
+        self.identity_thread.start()
 
     # -- jobs --------------------------------------------------------------------------------------
 
@@ -202,6 +210,8 @@ class EditSession(QObject):
         self.generation += 1
         self._last_request = self._last_mesh = None
         self.render_thread.set_prepared(prepared, self.generation)
+        original = None if self.loaded is None else self.loaded.original
+        self.identity_thread.set_prepared(prepared, self.generation, original, self.preview_scale)
 
     # -- rendering ---------------------------------------------------------------------------------
 
@@ -231,6 +241,19 @@ class EditSession(QObject):
             return  # out of date: a newer frame is already shown, or another photo is open
         self._last_shown = frame.seq
         self.frameReady.emit(frame)
+
+    def measure_identity(self, frame: Frame) -> bool:
+        """Ask how far ``frame`` (a settled frame of the current photo) keeps the face's identity; the
+        answer comes as ``identityMeasured``. False when it will not be measured."""
+        if frame.draft or frame.generation != self.generation or self.current is None or self.identity_thread.off:
+            return False
+        self.identity_thread.request(IdentityRequest(frame.seq, frame.generation, frame.view, frame.image, frame.scale))
+        return True
+
+    @Slot(object)
+    def _on_identity(self, result: IdentityResult) -> None:
+        if result.generation == self.generation:
+            self.identityMeasured.emit(result)
 
     def request_mesh(self, view: View, orbit, mode: str, size: tuple[int, int]) -> bool:
         """Ask for a frame of the 3D view (same rules as :meth:`request`)."""
@@ -291,3 +314,4 @@ class EditSession(QObject):
             w.wait()
         self._workers.clear()
         self.render_thread.stop()
+        self.identity_thread.stop()

@@ -178,6 +178,7 @@ class Frame:
     scale: float
     seconds: float
     timings_s: dict = field(default_factory=dict)
+    coverage: float | None = None  # settled frames: the share of the head the photo covers (core.coverage)
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,14 @@ class RenderThread(QThread):
         t = time.perf_counter()
         out = renderer.render(req.view, draft=req.draft, full=req.full)
         image = to_uint8(out.image)  # a 16-bit photo at full scale comes in its own dtype
-        self.frame.emit(Frame(req.seq, req.generation, req.view, req.draft, image, out.scale, time.perf_counter() - t, out.timings_s))
+        coverage = None
+        head = renderer.prepared.head
+        if not req.draft and head is not None:  # < 1 ms, settled frames only
+            from super_gui.core.coverage import view_coverage
+
+            coverage = view_coverage(head, renderer.camera(req.view))
+        self.frame.emit(Frame(req.seq, req.generation, req.view, req.draft, image, out.scale, time.perf_counter() - t,
+                              out.timings_s, coverage))
 
     def _render_mesh(self, renderer, req: MeshRequest) -> None:
         from super_gui.render.mesh_view import MeshViewScene

@@ -22,7 +22,7 @@ from super_gui.core.pipeline import MAX_FOCAL_MM, PITCH_RANGE, YAW_RANGE
 
 FOCAL_STEPS = 1000
 CAPTURE_SETTLE_MS = 600  # arrow clicks / wheel steps on a capture field: analyse once they pause this long
-UNSUPPORTED_COLOUR = QColor(224, 112, 40)  # the track beyond what the photo supports (warning amber)
+UNSUPPORTED_COLOUR = QColor(214, 72, 60)  # the track beyond what the photo supports (red: amber is the accent)
 SOURCE_WORDS = {"exif-35mm": "from EXIF", "exif-focal-length": "from EXIF x crop", "default": "phone default",
                 "user": "set by you", "iris": "from the eyes"}
 
@@ -66,7 +66,6 @@ class ResettableSlider(QSlider):
         opt = QStyleOptionSlider()
         self.initStyleOption(opt)
         style, cc = self.style(), QStyle.ComplexControl.CC_Slider
-        handle_controls = opt.subControls & ~QStyle.SubControl.SC_SliderGroove
         opt.subControls = QStyle.SubControl.SC_SliderGroove
         painter.drawComplexControl(cc, opt)  # the groove, then the marks over it, then the handle on top
         groove = style.subControlRect(cc, opt, QStyle.SubControl.SC_SliderGroove, self)
@@ -86,7 +85,9 @@ class ResettableSlider(QSlider):
             if hi == self.maximum():
                 b = groove.right()
             painter.fillRect(QRect(a, y, max(1, b - a), band), colour)
-        opt.subControls = handle_controls
+        opt.subControls = QStyle.SubControl.SC_SliderHandle
+        if self.tickPosition() != QSlider.TickPosition.NoTicks:
+            opt.subControls |= QStyle.SubControl.SC_SliderTickmarks
         painter.drawComplexControl(cc, opt)
 
 
@@ -141,7 +142,7 @@ class SliderRow:
         if self.slider.unsupported_spans():
             fmt = (lambda v: f"{v:+.0f}{unit}") if not self.log else (lambda v: f"{v:.0f}{unit}")
             self.slider.setToolTip(
-                f"{self.tip}\nThis photo supports {fmt(lo)} to {fmt(hi)}. On the amber part of the track the view "
+                f"{self.tip}\nThis photo supports {fmt(lo)} to {fmt(hi)}. On the red part of the track the view "
                 "needs more of the head than the photo shows (its side, or skin it saw edge-on and now has to "
                 "stretch), so the result may look wrong.")
         else:

@@ -21,8 +21,8 @@ from super_gui.core.camera import View
 from super_gui.core.identity import DRIFTING, SAME_PERSON, identity_available, identity_text
 
 OUTSIDE_TEXT = "Outside the range this photo supports"
-_WARN = "color: rgb(240, 150, 60);"
-_BAD = "color: rgb(240, 90, 80);"
+_WARN = "color: rgb(240, 150, 60);"  # drifting
+_BAD = "color: rgb(240, 95, 80);"  # outside the range (the red of the slider tracks), not the same face
 
 
 class LimitsReadout(QObject):
@@ -35,10 +35,10 @@ class LimitsReadout(QObject):
         super().__init__(parent)
         self._bar = bar
         self.range_label = QLabel(OUTSIDE_TEXT)
-        self.range_label.setStyleSheet(_WARN)
+        self.range_label.setStyleSheet(_BAD)
         self.range_label.setToolTip(
             "Beyond this photo's range the view needs more of the head than the photo shows: the side of the "
-            "head, or skin it saw edge-on and has to stretch. The amber parts of the slider tracks mark it. "
+            "head, or skin it saw edge-on and has to stretch. The red parts of the slider tracks mark it. "
             "You can still go there; check the result.")
         self.identity_label = QLabel()
         self.identity_label.setToolTip(

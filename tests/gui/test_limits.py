@@ -22,7 +22,7 @@ def test_sliders_mark_the_range_the_photo_supports(qtbot, window, astronaut_jpg)
     assert yaw.supported() == (c.yaw.to_steps(supported.yaw.lo), c.yaw.to_steps(supported.yaw.hi))
     assert yaw.minimum() < yaw.supported()[0] < 0 < yaw.supported()[1] < yaw.maximum()
     assert yaw.unsupported_spans() == [(yaw.minimum(), yaw.supported()[0]), (yaw.supported()[1], yaw.maximum())]
-    assert "This photo supports" in yaw.toolTip() and "amber" in yaw.toolTip()
+    assert "This photo supports" in yaw.toolTip() and "red part" in yaw.toolTip()
     lo, hi = c.pitch.slider.supported()
     assert c.pitch.slider.minimum() <= lo < 0 < hi <= c.pitch.slider.maximum()
     assert c.focal.slider.supported()[0] == 0  # the capture focal, where the log-scale track starts
@@ -52,8 +52,13 @@ def test_status_bar_says_when_the_view_is_outside_the_supported_range(qtbot, win
     from super_gui.core.coverage import view_coverage
 
     prepared = window.session.current
-    view = View(round(hi - 1.0), round(prepared.supported.pitch.hi - 1.0), None)
-    assert view_coverage(prepared.head, prepared.camera(view)) < prepared.supported.min_coverage  # (the photo's)
+    r = prepared.supported
+    corners = [View(round(y), round(p), f) for y in (r.yaw.lo + 1.0, r.yaw.hi - 1.0) for p in (r.pitch.lo + 1.0, r.pitch.hi - 1.0)
+               for f in (None, round(0.95 * r.focal.hi))]
+    combined = [v for v in corners if view_coverage(prepared.head, prepared.camera(v)) < r.min_coverage]
+    assert combined, "some turn-and-lift near the edges of the ranges is outside what the photo supports"
+    view = combined[0]
+    assert r.outside(view, prepared.analysis.focal.focal_35mm) == []
     window.set_view(view)
     assert window.limits.outside() == []  # nothing to say before its frame
     wait_frame(qtbot, window, view)

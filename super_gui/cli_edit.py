@@ -85,6 +85,11 @@ def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: V
     )
 
 
+def _ranges_text(supported: dict) -> str:
+    (y0, y1), (p0, p1), (_, f1) = supported["yaw_deg"], supported["pitch_deg"], supported["focal_35mm"]
+    return f"yaw {y0:+.0f} to {y1:+.0f} deg, pitch {p0:+.0f} to {p1:+.0f} deg, focal up to {f1:.0f} mm"
+
+
 def run_edit(args: argparse.Namespace) -> int:
     from super_gui.core.atomic import write_json_atomic
 
@@ -98,6 +103,11 @@ def run_edit(args: argparse.Namespace) -> int:
             reports.append(rep)
             t = rep["timings_s"]
             print(f"{src.name} -> {dst} ({t['total']:.2f} s; distance {rep['estimates']['capture_distance_cm']:.0f} cm, capture focal {rep['settings']['capture_focal_35mm']:g} mm)")
+            cov = rep.get("coverage") or {}
+            if cov.get("outside") or cov.get("view", 1.0) < cov.get("supported", {}).get("min_coverage", 0.0):
+                print(f"note: {src.name}: this view is outside the range the photo supports "
+                      f"({', '.join(cov['outside']) or 'this combination'}; supported: {_ranges_text(cov['supported'])}); "
+                      "check the result", file=sys.stderr)
         except UserInputError as e:
             if len(pairs) == 1:
                 raise

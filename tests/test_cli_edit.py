@@ -66,3 +66,16 @@ def test_png_output_of_an_rgba_photo_keeps_alpha(tmp_path, grace_rgb):
     with Image.open(out) as im:
         assert im.mode == "RGBA"
         assert np.array_equal(np.asarray(im)[..., 3], rgba[..., 3])
+
+
+def test_edit_outside_the_supported_range_is_written_with_a_note(tmp_path, grace_jpg):
+    out = tmp_path / "far.jpg"
+    r = run("edit", str(grace_jpg), "-o", str(out), "--yaw", "28")
+    assert r.returncode == 0, r.stderr  # the user decides; the edit is still written
+    assert "outside the range the photo supports (yaw;" in r.stderr
+    cov = json.loads((tmp_path / "far.jpg.json").read_text())["coverage"]
+    assert cov["outside"] == ["yaw"] and cov["view"] < cov["supported"]["min_coverage"]
+    assert cov["supported"]["yaw_deg"][0] < 0 < cov["supported"]["yaw_deg"][1] < 28
+    r = run("edit", str(grace_jpg), "-o", str(tmp_path / "near.jpg"), "--yaw", "5")
+    assert r.returncode == 0 and "outside the range" not in r.stderr
+    assert json.loads((tmp_path / "near.jpg.json").read_text())["coverage"]["outside"] == []

@@ -40,6 +40,18 @@ def reproduce_command(photo: Path, out: Path, view: View, analysis, face: int) -
     )
 
 
+def coverage_report(prepared, view: View) -> dict | None:
+    """How much of ``view`` the photo itself covers and the ranges it supports (core.coverage), as plain
+    data; ``outside`` names the settings beyond them (the result may look wrong there)."""
+    from super_gui.core.coverage import view_coverage
+
+    if getattr(prepared, "supported", None) is None or getattr(prepared, "head", None) is None:
+        return None
+    r = prepared.supported
+    return {"view": round(view_coverage(prepared.head, prepared.camera(view)), 4), "supported": r.summary(),
+            "outside": r.outside(view, prepared.analysis.focal.focal_35mm)}
+
+
 def write_mesh(prepared, path: str | os.PathLike[str]) -> Path:
     """Export the prepared photo's mesh with its photo texture (GLB, OBJ or PLY by suffix)."""
     inv = prepared.inversion
@@ -101,6 +113,7 @@ def write_edit(
         },
         "reproduce": reproduce_command(photo_path, out, view, a, faces.chosen),
         "estimates": a.summary(),
+        "coverage": coverage_report(prepared, view),
         "timings_s": {k: round(v, 4) for k, v in timings.items()},
     }
     report["sidecar"] = str(write_sidecar(out, report))

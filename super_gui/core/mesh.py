@@ -78,8 +78,17 @@ def _sample_points(depth: PersonDepth, fine_px: float, coarse_px: float) -> np.n
     return np.unique(np.round(p, 2), axis=0)
 
 
-def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return cv2.remap(img.astype(np.float32), x.astype(np.float32)[None], y.astype(np.float32)[None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+def sample_bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``img`` sampled bilinearly at the points (x, y) (any number: cv2.remap takes at most 32767 columns, so
+    the points are laid out as rows of 1024)."""
+    n = len(x)
+    cols = 1024
+    rows = max(1, -(-n // cols))
+    mx = np.zeros(rows * cols, np.float32)
+    my = np.zeros(rows * cols, np.float32)
+    mx[:n], my[:n] = x, y
+    out = cv2.remap(img.astype(np.float32), mx.reshape(rows, cols), my.reshape(rows, cols), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(rows * cols, *img.shape[2:])[:n]
 
 
 def vertex_normals(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -105,11 +114,11 @@ def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = 
     pts = _sample_points(depth, fine_px, coarse_px)
     tri = Delaunay(pts).simplices.astype(np.int32)
     xs, ys = pts[:, 0], pts[:, 1]
-    person = _bilinear(depth.person, xs, ys)
+    person = sample_bilinear(depth.person, xs, ys)
     # Keep every triangle that touches the person: the soft matte (drawn with the photo) shapes the
     # silhouette, so the triangles only need to cover it, not follow it in steps.
     cx, cy = pts[tri].mean(axis=1).T
-    on = (_bilinear(depth.person, cx, cy) > 0.05) | (person[tri].max(axis=1) > 0.3)
+    on = (sample_bilinear(depth.person, cx, cy) > 0.05) | (person[tri].max(axis=1) > 0.3)
     # Delaunay bridges hollows in the outline (between an arm and the head, under a hat brim) with long
     # thin triangles; they are not surface, and drawn they smear the photo across the gap.
     edges = np.linalg.norm(pts[tri] - pts[np.roll(tri, 1, axis=1)], axis=2).max(axis=1)
@@ -122,7 +131,7 @@ def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = 
     xs, ys = xs[used], ys[used]
 
     src = np.stack(depth.grid.to_full_res(xs, ys), axis=1)
-    z = _bilinear(depth.depth_m, xs, ys)
+    z = sample_bilinear(depth.depth_m, xs, ys)
     pos = intr.unproject(src, z)
 
     # Tear where the depth jumps: a steep triangle spanning a lot of depth is two surfaces, not one.
@@ -134,8 +143,8 @@ def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = 
     normals = vertex_normals(pos, tri[~torn] if (~torn).any() else tri)
     rays = pos / np.linalg.norm(pos, axis=1, keepdims=True)
     quality = np.clip(-np.einsum("ij,ij->i", normals, rays), 0.0, 1.0)
-    head_w = _bilinear(depth.head_weight, xs, ys)
-    edit_w = _bilinear(depth.edit_weight, xs, ys)
+    head_w = sample_bilinear(depth.head_weight, xs, ys)
+    edit_w = sample_bilinear(depth.edit_weight, xs, ys)
 
     sk = depth.skirt
     if sk is not None and len(sk.triangles):
@@ -149,8 +158,8 @@ def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = 
         src = np.concatenate([src, sk.source_px])
         normals = np.concatenate([normals, vertex_normals(sk.positions, sk.triangles)])
         quality = np.concatenate([quality, np.full(len(sk.positions), SKIRT_QUALITY)])
-        head_w = np.concatenate([head_w, _bilinear(depth.head_weight, gx, gy)])
-        edit_w = np.concatenate([edit_w, _bilinear(depth.edit_weight, gx, gy)])
+        head_w = np.concatenate([head_w, sample_bilinear(depth.head_weight, gx, gy)])
+        edit_w = np.concatenate([edit_w, sample_bilinear(depth.edit_weight, gx, gy)])
     return PersonMesh(
         positions=pos.astype(np.float32),
         source_px=src.astype(np.float32),

@@ -26,7 +26,7 @@ import moderngl
 import numpy as np
 
 from super_gui.core.camera import VirtualCamera
-from super_gui.core.mesh import PersonMesh
+from super_gui.core.mesh import PersonMesh, sample_bilinear
 from super_gui.render.context import bind_home_framebuffer, release_targets
 
 SHADERS = Path(__file__).resolve().parents[2] / "resources" / "shaders"
@@ -135,11 +135,11 @@ class PortraitScene:
         gh, gw = inputs.twin_px.shape[:2]
         src = inputs.mesh.source_px
         # texture coordinate (src + 0.5 - x0) / w, as texel-centre pixels of the grid
-        map_x = ((src[:, 0] + 0.5 - x0) / w * gw - 0.5).astype(np.float32).reshape(-1, 1)
-        map_y = ((src[:, 1] + 0.5 - y0) / h * gh - 0.5).astype(np.float32).reshape(-1, 1)
-        twin = cv2.remap(inputs.twin_px, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2)
-        aux = cv2.remap(inputs.mirror_aux, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 4)
-        return np.concatenate([twin, aux.astype(np.float32) / 255.0], axis=1).astype("f4")
+        map_x = (src[:, 0] + 0.5 - x0) / w * gw - 0.5
+        map_y = (src[:, 1] + 0.5 - y0) / h * gh - 0.5
+        twin = sample_bilinear(inputs.twin_px, map_x, map_y)
+        aux = sample_bilinear(inputs.mirror_aux, map_x, map_y)
+        return np.concatenate([twin, aux / 255.0], axis=1).astype("f4")
 
     def _draw_mesh(self, vao: moderngl.VertexArray, program: moderngl.Program) -> None:
         """The triangles a view moves: whole ones, then those torn across a depth jump (``u_torn``)."""

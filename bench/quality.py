@@ -2,14 +2,19 @@
 
     python -m bench.quality [--quick] [--sheet PATH] [--json PATH]      (from the repository root)
 
-Each case is an INPUT render and a TARGET render of the same scan (``bench/scan_render.py``, 768 x 1024):
+Each case is an INPUT render and a TARGET render of the same scan (``bench/scan_render.py``, 768 x 1024), under
+two lightings ("key": a soft key light near the camera; "side": a hard light from the right, less fill), each over
+its own flat, saturated backdrop (so the head's silhouette can be read off an output by colour), at capture
+distances 25 cm, 40 cm, 1 m and 2 m with a focal of 96 ("key") or 72 ("side") mm per metre, so the face keeps a
+selfie's size in the frame and the two lightings also cover two focal lengths. Per lighting and distance, with a
+frontal input:
 
-* undistort: close wide inputs (25 cm/24 mm, 30 cm/26 mm, 35 cm/26 mm, 50 cm/28 mm); target: the same face size
-  from 3 m (a dolly zoom, ``f' = f * 3 / d``). The editor's focal is capped at 200 mm, so where ``f'`` > 200 mm
-  the target is the dolly zoom to 200 mm instead (``d' = d * 200 / f``); the table gives the target used.
-* yaw: input 40 cm/26 mm, frontal; targets yaw +15, -15, +25, -25 (the renderer turns the head about the
-  neck pivot exactly as the editor does). pitch: same input; targets pitch -15, +10.
-* combined: input 30 cm/26 mm; target yaw +15, pitch +10 and a dolly zoom to 85 mm.
+* undistort (from 1 m and closer): target the same face size from 3 m (a dolly zoom, ``f' = f * 3 / d``), or the
+  dolly zoom to 200 mm where 3 m would need a longer lens (the editor's cap);
+* yaw +-15, +-25, +-30 and pitch +-10, +-20 (the renderer turns the head about the neck pivot as the editor does);
+* combined: yaw +15, pitch +10 and a dolly zoom to twice the focal (at most 200 mm).
+
+``--quick``: the key lighting at 25 cm and 1 m, yaw +-25, pitch +20 and undistort.
 
 Three candidates per case, each compared with the target:
 
@@ -26,9 +31,16 @@ Metrics:
   0.6 x IOD (so shoulders and neck, which the editor keeps still and the renderer turns, are left out); SSIM is
   skimage's full-image SSIM map (channel_axis=2, data_range=255) averaged over that region;
 * pose error (deg): head pose (``fit_head_pose``, camera axes) of the candidate minus that of the input,
-  against the asked (yaw, pitch): ``max(|dyaw - yaw|, |dpitch - pitch|)`` (0 asked for undistort). The input is
-  measured with the input camera's intrinsics, every candidate with the TARGET camera's (a candidate stands for
-  a photo taken by that camera). The "target" column is the measurement's own floor.
+  against the asked (yaw, pitch): ``max(|dyaw - yaw|, |dpitch - pitch|)``. Each candidate is measured with the
+  TARGET camera's intrinsics (a candidate stands for a photo taken by that camera);
+* turn error (deg): the same estimator's reading on the candidate minus its reading on the true render of the same
+  edit, ``max`` over yaw and pitch, so the estimator's own bias (Face Mesh under-reads real turns) cancels;
+* outline score (ours only): IoU of our head silhouette (pixels away from the backdrop colour) with the true
+  render's, above the target's chin (the editor holds the neck still, the scan render turns it); the number of
+  separate pieces of head there, and of background islands enclosed by it.
+
+The per-distance table holds each distance against issue 9's bars: turn error <= 1.5 deg, landmark error <= 0.30 x
+the 2D baseline for turns and <= 0.35 x for undistort, one piece of head, no islands, IoU >= 0.97.
 
 Head scan: "Infinite, 3D Head Scan" by Lee Perry-Smith, CC BY 3.0.
 """
@@ -66,12 +78,26 @@ class Shot:
     focal_35mm: float
     yaw_deg: float = 0.0
     pitch_deg: float = 0.0
+    light: str = "key"
 
     def label(self) -> str:
         s = f"{self.distance_m * 100:.0f} cm {self.focal_35mm:.0f} mm"
         if self.yaw_deg or self.pitch_deg:
             s += f" y{self.yaw_deg:+.0f} p{self.pitch_deg:+.0f}"
-        return s
+        return s + f" {self.light}"
+
+    @property
+    def background(self) -> tuple[int, int, int]:
+        return BACKGROUNDS[self.light]
+
+
+# Each lighting has its own flat, saturated backdrop: far from any skin tone, so the edited head's silhouette
+# can be read off the output by colour (the outline score) and background islands inside the head show.
+BACKGROUNDS = {"key": (70, 150, 80), "side": (60, 90, 170)}
+DISTANCES = (0.25, 0.40, 1.0, 2.0)
+# Focal per metre of distance: the face keeps a phone-selfie size in the frame at every distance (eye distance
+# ~178 px with "key", ~133 px with "side"), so the two lightings also cover two focal lengths.
+FOCAL_PER_M = {"key": 96.0, "side": 72.0}
 
 
 @dataclass
@@ -94,27 +120,31 @@ def undistort_target(d: float, f: float) -> tuple[float, float]:
 
 
 def build_cases(quick: bool) -> list[Case]:
+    """Per lighting and capture distance, a frontal input and its edits: yaw +-15/25/30, pitch +-10/20, a
+    combined turn with a dolly zoom to twice the focal, and (from 1 m and closer) undistort."""
     cases: list[Case] = []
-    und = [(0.25, 24.0), (0.30, 26.0), (0.35, 26.0), (0.50, 28.0)]
-    for i, (d, f) in enumerate(und):
-        dt, ft = undistort_target(d, f)
-        cases.append(Case("undistort", f"{d * 100:.0f}cm {f:.0f}mm -> {dt:.2f}m {ft:.0f}mm", Shot(d, f), Shot(dt, ft),
-                          {"focal_35mm": ft}, (0.0, 0.0)))
-    base = Shot(0.40, 26.0)
-    for y in (15.0, -15.0, 25.0, -25.0):
-        cases.append(Case("yaw", f"yaw {y:+.0f}", base, Shot(0.40, 26.0, yaw_deg=y), {"yaw_deg": y}, (y, 0.0)))
-    for p in (-15.0, 10.0):
-        cases.append(Case("pitch", f"pitch {p:+.0f}", base, Shot(0.40, 26.0, pitch_deg=p), {"pitch_deg": p}, (0.0, p)))
-    dt = 0.30 * 85.0 / 26.0
-    cases.append(Case("combined", "y+15 p+10 85mm", Shot(0.30, 26.0), Shot(dt, 85.0, 15.0, 10.0),
-                      {"yaw_deg": 15.0, "pitch_deg": 10.0, "focal_35mm": 85.0}, (15.0, 10.0)))
-    if quick:  # the first case of each family
-        seen, out = set(), []
-        for c in cases:
-            if c.family not in seen:
-                seen.add(c.family)
-                out.append(c)
-        cases = out
+    lights = ("key",) if quick else tuple(BACKGROUNDS)
+    distances = (0.25, 1.0) if quick else DISTANCES
+    yaws = (25.0, -25.0) if quick else (15.0, -15.0, 25.0, -25.0, 30.0, -30.0)
+    pitches = (20.0,) if quick else (10.0, -10.0, 20.0, -20.0)
+    for light in lights:
+        for d in distances:
+            f = round(FOCAL_PER_M[light] * d, 1)
+            base = Shot(d, f, light=light)
+            tag = f"{d * 100:.0f}cm {light}"
+            if d <= 1.0:
+                dt, ft = undistort_target(d, f)
+                cases.append(Case("undistort", f"{tag}: {f:.0f}mm -> {dt:.2f}m {ft:.0f}mm", base, Shot(dt, ft, light=light),
+                                  {"focal_35mm": ft}, (0.0, 0.0)))
+            for y in yaws:
+                cases.append(Case("yaw", f"{tag}: yaw {y:+.0f}", base, Shot(d, f, yaw_deg=y, light=light), {"yaw_deg": y}, (y, 0.0)))
+            for p in pitches:
+                cases.append(Case("pitch", f"{tag}: pitch {p:+.0f}", base, Shot(d, f, pitch_deg=p, light=light), {"pitch_deg": p},
+                                  (0.0, p)))
+            if not quick:
+                ft = min(MAX_FOCAL, 2 * f)
+                cases.append(Case("combined", f"{tag}: y+15 p+10 {ft:.0f}mm", base, Shot(d * ft / f, ft, 15.0, 10.0, light=light),
+                                  {"yaw_deg": 15.0, "pitch_deg": 10.0, "focal_35mm": ft}, (15.0, 10.0)))
     return cases
 
 
@@ -157,6 +187,33 @@ def psnr_ssim(cand: np.ndarray, target: np.ndarray, region: np.ndarray) -> tuple
     psnr = float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
     _, smap = structural_similarity(cand, target, channel_axis=2, data_range=255, full=True)
     return psnr, float(np.mean(smap[region]))
+
+
+def silhouette(image: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
+    """(H, W) bool: pixels that are not the flat backdrop colour (the head, as the image shows it)."""
+    d = np.linalg.norm(image.astype(np.float32) - np.array(background, np.float32), axis=2)
+    return d > 45.0
+
+
+def outline_score(ours: np.ndarray, target_mask: np.ndarray, background: tuple[int, int, int],
+                  target_lm: np.ndarray | None) -> dict:
+    """IoU of our head silhouette with the true render's, above the target's chin (the editor holds the neck
+    and torso still, the scan render turns them), and the number of separate pieces of head and of background
+    islands enclosed by the head there (components of at least 6 px)."""
+    sil = silhouette(ours, background)
+    rows = H if target_lm is None else int(min(H, target_lm[152, 1] + 0.15 * iod(target_lm)))
+    ours_r, true_r = sil[:rows], target_mask[:rows]
+    union = int((ours_r | true_r).sum())
+    iou = float((ours_r & true_r).sum() / union) if union else float("nan")
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ours_r.astype(np.uint8), connectivity=8)
+    pieces = int((stats[1:, cv2.CC_STAT_AREA] >= 6).sum())
+    n, lab, stats, _ = cv2.connectedComponentsWithStats((~ours_r).astype(np.uint8), connectivity=4)
+    islands = 0
+    for k in range(1, n):
+        x, y, w, h, area = stats[k]
+        touches = x == 0 or y == 0 or x + w >= W or y + h >= rows
+        islands += int(area >= 6 and not touches)
+    return {"iou": iou, "pieces": pieces, "islands": islands}
 
 
 def similarity_2d(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -225,7 +282,8 @@ class Runner:
         if s not in self._views:
             t = time.perf_counter()
             with scan_context():
-                self._views[s] = render_scan(W, H, s.focal_35mm, s.distance_m, s.yaw_deg, s.pitch_deg)
+                self._views[s] = render_scan(W, H, s.focal_35mm, s.distance_m, s.yaw_deg, s.pitch_deg, light=s.light,
+                                             background=s.background)
             self.timings["scan render"] += time.perf_counter() - t
         return self._views[s]
 
@@ -292,6 +350,13 @@ def run_case(run: Runner, case: Case, oval: np.ndarray) -> dict:
                 "dyaw": dy, "dpitch": dp, "detected": lm is not None}
     err, dy, dp = pose_error(pose_of(lm_t, case.target.focal_35mm), p_in, case.asked)
     m["target"] = {"pose_err": err, "dyaw": dy, "dpitch": dp}
+    # Turn error: the estimator's reading on ours minus its reading on the true render of the same edit, so
+    # the estimator's own bias (Face Mesh under-reads real turns) cancels.
+    for k in CANDS:
+        ty, tp = m[k]["dyaw"] - dy, m[k]["dpitch"] - dp
+        m[k]["turn_err"] = max(abs(ty), abs(tp))
+        m[k]["turn_err_yaw"], m[k]["turn_err_pitch"] = ty, tp
+    m["outline"] = outline_score(ours, tgt.mask, case.target.background, lm_t)
     run.timings["metrics"] += time.perf_counter() - t
     m["_images"] = {"input": inp.image, "ours": ours, "target": tgt.image}
     return m
@@ -320,14 +385,18 @@ def trio(m: dict, key: str, fmt: str) -> str:
 
 def family_table(fam: str, cases: list[Case]) -> None:
     header = ["case", "lm err in/2D/ours", "ours/2D", "PSNR in/2D/ours", "SSIM in/2D/ours",
-              "pose err in/2D/ours (target)", "ours dyaw,dpitch"]
+              "turn err ours (yaw,pitch)", "ours dyaw,dpitch (target)", "IoU", "pieces", "islands"]
     rows = []
     for c in cases:
         m = c.metrics
         ratio = m["ours"]["landmark_err"] / m["2D"]["landmark_err"]
+        o = m["outline"]
         rows.append([c.name, trio(m, "landmark_err", ".4f"), _f(ratio, ".2f"), trio(m, "psnr", ".2f"),
-                     trio(m, "ssim", ".3f"), trio(m, "pose_err", ".1f") + f" ({_f(m['target']['pose_err'], '.1f')})",
-                     f"{_f(m['ours']['dyaw'], '+.1f')},{_f(m['ours']['dpitch'], '+.1f')}"])
+                     trio(m, "ssim", ".3f"),
+                     f"{_f(m['ours']['turn_err'], '.1f')} ({_f(m['ours']['turn_err_yaw'], '+.1f')},{_f(m['ours']['turn_err_pitch'], '+.1f')})",
+                     f"{_f(m['ours']['dyaw'], '+.1f')},{_f(m['ours']['dpitch'], '+.1f')} "
+                     f"({_f(m['target']['dyaw'], '+.1f')},{_f(m['target']['dpitch'], '+.1f')})",
+                     _f(o["iou"], ".3f"), str(o["pieces"]), str(o["islands"])])
     print_table(f"{fam} (landmark error / target IOD; pose err in deg)", header, rows)
 
 
@@ -346,6 +415,47 @@ def summary_table(fams: dict[str, list[Case]]) -> list[dict]:
         out.append({"family": fam, "cases": len(cs), "mean_landmark_err": means, "ratio_ours_2d": ratio,
                     "pass": bool(ok), "worst_case": worst.name})
     print_table("summary (mean landmark error / IOD; bar: ours <= 0.5 x 2D)", header, rows)
+    return out
+
+
+TURN_BAR, TURN_RATIO_BAR, UNDISTORT_RATIO_BAR, IOU_BAR = 1.5, 0.30, 0.35, 0.97
+
+
+def per_distance_table(cases: list[Case]) -> list[dict]:
+    """Per capture distance: landmark error vs the 2D baseline (turns, undistort), the worst turn error, and the
+    outline score, against the bars of issue 9 (turn error <= 1.5 deg; ours/2D <= 0.30 for turns and 0.35 for
+    undistort; one head piece, no islands, IoU >= 0.97)."""
+    header = ["distance", "turns ours/2D", "undistort ours/2D", "turn err max (case)", "turn err median",
+              "PSNR ours (in)", "IoU min", "pieces max", "islands max", "verdict"]
+    rows, out = [], []
+    for d in sorted({c.inp.distance_m for c in cases}):
+        cs = [c for c in cases if c.inp.distance_m == d]
+        turns = [c for c in cs if c.family != "undistort"]
+        und = [c for c in cs if c.family == "undistort"]
+
+        def ratio(group):
+            if not group:
+                return float("nan")
+            return float(np.nanmean([c.metrics["ours"]["landmark_err"] for c in group])
+                         / np.nanmean([c.metrics["2D"]["landmark_err"] for c in group]))
+
+        te = [c.metrics["ours"]["turn_err"] for c in cs]
+        worst = max(cs, key=lambda c: np.nan_to_num(c.metrics["ours"]["turn_err"], nan=np.inf))
+        iou = min(c.metrics["outline"]["iou"] for c in cs)
+        pieces = max(c.metrics["outline"]["pieces"] for c in cs)
+        islands = max(c.metrics["outline"]["islands"] for c in cs)
+        rt, ru = ratio(turns), ratio(und)
+        ok = (np.nanmax(te) <= TURN_BAR and rt <= TURN_RATIO_BAR and (not und or ru <= UNDISTORT_RATIO_BAR)
+              and iou >= IOU_BAR and pieces == 1 and islands == 0)
+        psnr = f"{np.nanmean([c.metrics['ours']['psnr'] for c in cs]):.1f} ({np.nanmean([c.metrics['input']['psnr'] for c in cs]):.1f})"
+        rows.append([f"{d * 100:.0f} cm", _f(rt, ".2f"), _f(ru, ".2f"),
+                     f"{_f(np.nanmax(te), '.1f')} ({worst.name})", _f(float(np.nanmedian(te)), ".1f"), psnr,
+                     _f(iou, ".3f"), str(pieces), str(islands), "PASS" if ok else "FAIL"])
+        out.append({"distance_m": d, "turns_ratio_2d": rt, "undistort_ratio_2d": ru, "turn_err_max": float(np.nanmax(te)),
+                    "turn_err_median": float(np.nanmedian(te)), "iou_min": iou, "pieces_max": pieces,
+                    "islands_max": islands, "pass": bool(ok)})
+    print_table("per capture distance (bars: turn err <= 1.5 deg, turns ours/2D <= 0.30, undistort <= 0.35, "
+                "IoU >= 0.97, 1 piece, 0 islands)", header, rows)
     return out
 
 
@@ -435,6 +545,7 @@ def main(argv: list[str] | None = None) -> int:
             for fam, cs in fams.items():
                 family_table(fam, cs)
             summary = summary_table(fams)
+            per_distance = per_distance_table(cases)
             dist = distance_table(run, cases)
         finally:
             run.release()
@@ -447,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         data = {"image_size": [W, H], "credit": CREDIT,
                 "cases": [{"family": c.family, "name": c.name, "input": vars(c.inp), "target": vars(c.target),
                            "view": c.view, "asked_yaw_pitch": c.asked, "metrics": c.metrics} for c in cases],
-                "summary": summary, "capture_distance": dist, "timings_s": run.timings, "total_s": total}
+                "summary": summary, "per_distance": per_distance, "capture_distance": dist, "timings_s": run.timings, "total_s": total}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(_jsonable(data), indent=1))
         print(f"numbers: {args.json}")

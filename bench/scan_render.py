@@ -58,6 +58,11 @@ SUPERSAMPLE = 2
 # camera (a "headlight" that still models the face), plus ambient.
 _LIGHT_DIR = np.array([-0.35, -0.45, -1.0])
 _AMBIENT, _DIFFUSE = 0.38, 0.72
+# The quality benchmark's second lighting: a harder key from the image's right and lower, less fill.
+LIGHTS = {
+    "key": (_LIGHT_DIR, _AMBIENT, _DIFFUSE),
+    "side": (np.array([0.8, -0.1, -0.6]), 0.22, 0.95),
+}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -350,7 +355,8 @@ class _Renderer:
                     a.release()
         return self._targets
 
-    def render(self, model: np.ndarray, K: np.ndarray, w: int, h: int, ss: int, shade: bool):
+    def render(self, model: np.ndarray, K: np.ndarray, w: int, h: int, ss: int, shade: bool, light: str = "key",
+               background: tuple[int, int, int] = (BACKGROUND,) * 3):
         """model: 4x4 GLB units -> camera; K for the w x h output. Returns rgb uint8 (h,w,3), mean z float32
         (h,w) over covered samples (0 where none) and coverage fraction float32 (h,w)."""
         import moderngl
@@ -374,9 +380,10 @@ class _Renderer:
         a = (FAR_M + NEAR_M) / (FAR_M - NEAR_M)
         b = -2 * FAR_M * NEAR_M / (FAR_M - NEAR_M)
         self.prog["u_depth"].value = (a, b)
-        L = _LIGHT_DIR / np.linalg.norm(_LIGHT_DIR)
+        light_dir, ambient, diffuse = LIGHTS[light]
+        L = light_dir / np.linalg.norm(light_dir)
         self.prog["u_light"].value = tuple(float(x) for x in L)
-        self.prog["u_shade"].value = (_AMBIENT, _DIFFUSE) if shade else (1.0, 0.0)
+        self.prog["u_shade"].value = (ambient, diffuse) if shade else (1.0, 0.0)
         self.prog["u_tex"].value = 0
         self.tex.use(0)
         self.vao.render(moderngl.TRIANGLES)
@@ -389,7 +396,7 @@ class _Renderer:
         self.resolve["u_col"].value = 0
         self.resolve["u_z"].value = 1
         self.resolve["u_ss"].value = int(ss)
-        self.resolve["u_bg"].value = (BACKGROUND / 255.0,) * 3
+        self.resolve["u_bg"].value = tuple(c / 255.0 for c in background)
         self.resolve_vao.render(moderngl.TRIANGLES, vertices=3)
         rgb = np.frombuffer(small.read(components=3, attachment=0, alignment=1), np.uint8).reshape(h, w, 3)
         zc = np.frombuffer(small.read(components=2, attachment=1, dtype="f4", alignment=1), np.float32)
@@ -405,10 +412,11 @@ def _renderer() -> _Renderer:
     return _Renderer(_load_raw())
 
 
-def _render_raw(model: np.ndarray, K: np.ndarray, width: int, height: int, shade: bool):
+def _render_raw(model: np.ndarray, K: np.ndarray, width: int, height: int, shade: bool, light: str = "key",
+                background: tuple[int, int, int] = (BACKGROUND,) * 3):
     """Anti-aliased render (SUPERSAMPLE x, box-filtered); returns image, depth, mask at width x height.
     mask: at least half the samples of the pixel hit the scan; depth: mean camera z of those samples."""
-    rgb, z, cov = _renderer().render(model, K, int(width), int(height), SUPERSAMPLE, shade)
+    rgb, z, cov = _renderer().render(model, K, int(width), int(height), SUPERSAMPLE, shade, light, background)
     mask = cov >= 0.5
     depth = np.where(mask, z, np.float32(0.0))
     return rgb, depth, mask
@@ -574,11 +582,13 @@ def load_scan() -> ScanHead:
 # --------------------------------------------------------------------------------------------------------------
 
 def render_scan(width: int, height: int, focal_35mm: float, distance_m: float, yaw_deg: float = 0.0,
-                pitch_deg: float = 0.0, *, shade: bool = True) -> ScanView:
+                pitch_deg: float = 0.0, *, shade: bool = True, light: str = "key",
+                background: tuple[int, int, int] = (BACKGROUND,) * 3) -> ScanView:
     """Render the scan: E at depth distance_m on the optical axis when frontal, head turned about the neck
-    pivot by (yaw, pitch) per DESIGN.md §3; anti-aliased (2x supersampled), over mid-grey."""
+    pivot by (yaw, pitch) per DESIGN.md §3; anti-aliased (2x supersampled), over a flat ``background`` (RGB,
+    mid-grey by default), lit by one of ``LIGHTS``."""
     head = load_scan()
     K = intrinsics(width, height, focal_35mm)
     h2c = head_to_cam_matrix(distance_m, yaw_deg, pitch_deg)
-    image, depth, mask = _render_raw(h2c @ head.raw_to_head, K, int(width), int(height), shade)
+    image, depth, mask = _render_raw(h2c @ head.raw_to_head, K, int(width), int(height), shade, light, background)
     return ScanView(image=image, depth=depth, mask=mask, K=K, head_to_cam=h2c)

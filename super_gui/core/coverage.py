@@ -14,9 +14,10 @@ that point once per photo, so the editor can say where it lies instead of surpri
   stays at or above ``MIN_COVERAGE``.
 
 Occlusion is not resolved: back faces are dropped but a front face hidden behind the nose still counts.
-Checked against a z-buffered version of the same measure on both sample photos, the difference is under
-0.03 over the sliders' whole ranges (the nose hides little of a head turned by 30 degrees or less), and
-this one is ~50x cheaper: under 1 ms a view for the ~10k head triangles of a typical mesh.
+Checked against a z-buffered version of the same measure (splatted on an 80-cell grid) on both sample
+photos over the sliders' whole ranges, the two differ by at most 0.045, part of it the z-buffer's own
+sampling error (it gives 0.996 for the photo's own view); this one is ~50x cheaper: under 1 ms a view
+for the ~10k head triangles of a typical mesh.
 
 Pure numpy on arrays; no Qt, no GL, no I/O.
 """

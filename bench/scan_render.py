@@ -217,8 +217,12 @@ def _load_raw() -> _RawMesh:
 
 _VERT = """
 #version 330
-uniform mat4 u_model;     // GLB units -> camera (OpenCV) coordinates, similarity
+uniform mat4 u_model;     // GLB units -> camera (OpenCV) coordinates, similarity: the head as turned
+uniform mat4 u_rest;      // the same with no turn: where the torso stays (DESIGN.md §3)
+uniform mat4 u_head;      // GLB units -> head frame (y down from E)
+uniform vec2 u_neck;      // head-frame y where the turn starts fading out down the neck, and where it is gone
 uniform mat3 u_nmat;      // rotation part
+uniform mat3 u_nrest;
 uniform vec4 u_intr;      // 2fx/W, 2fy/H, (2cx+1)/W - 1, (2cy+1)/H - 1   (render-target pixels)
 uniform vec2 u_depth;     // z_ndc = a + b / Z
 in vec3 in_pos;
@@ -228,8 +232,10 @@ out vec3 v_nrm;
 out vec2 v_uv;
 out float v_z;
 void main() {
-    vec3 c = (u_model * vec4(in_pos, 1.0)).xyz;
-    v_nrm = u_nmat * in_nrm;
+    float y = (u_head * vec4(in_pos, 1.0)).y;
+    float w = 1.0 - smoothstep(u_neck.x, u_neck.y, y);   // 1 on the head, 0 on the torso
+    vec3 c = mix((u_rest * vec4(in_pos, 1.0)).xyz, (u_model * vec4(in_pos, 1.0)).xyz, w);
+    v_nrm = mix(u_nrest * in_nrm, u_nmat * in_nrm, w);
     v_uv = in_uv;
     v_z = c.z;
     // image row 0 -> NDC y = -1 -> first row read back: no flip needed (winding flips; culling is off)
@@ -356,7 +362,8 @@ class _Renderer:
         return self._targets
 
     def render(self, model: np.ndarray, K: np.ndarray, w: int, h: int, ss: int, shade: bool, light: str = "key",
-               background: tuple[int, int, int] = (BACKGROUND,) * 3):
+               background: tuple[int, int, int] = (BACKGROUND,) * 3, rest: np.ndarray | None = None,
+               head: np.ndarray | None = None, neck: tuple[float, float] = (1e3, 1e3 + 1.0)):
         """model: 4x4 GLB units -> camera; K for the w x h output. Returns rgb uint8 (h,w,3), mean z float32
         (h,w) over covered samples (0 where none) and coverage fraction float32 (h,w)."""
         import moderngl
@@ -372,10 +379,14 @@ class _Renderer:
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         big.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)        # both attachments: rgba 0 (alpha = coverage), z 0
-        self.prog["u_model"].write(np.ascontiguousarray(model.T, dtype="f4").tobytes())
-        Rm = model[:3, :3]
-        s = np.cbrt(np.linalg.det(Rm))
-        self.prog["u_nmat"].write(np.ascontiguousarray((Rm / s).T, dtype="f4").tobytes())
+        rest = model if rest is None else rest
+        head = np.eye(4) if head is None else head
+        for name, m in (("u_model", model), ("u_rest", rest), ("u_head", head)):
+            self.prog[name].write(np.ascontiguousarray(m.T, dtype="f4").tobytes())
+        for name, m in (("u_nmat", model), ("u_nrest", rest)):
+            Rm = m[:3, :3]
+            self.prog[name].write(np.ascontiguousarray((Rm / np.cbrt(np.linalg.det(Rm))).T, dtype="f4").tobytes())
+        self.prog["u_neck"].value = tuple(float(v) for v in neck)
         self.prog["u_intr"].value = (2 * fx / W2, 2 * fy / H2, (2 * cx + 1) / W2 - 1, (2 * cy + 1) / H2 - 1)
         a = (FAR_M + NEAR_M) / (FAR_M - NEAR_M)
         b = -2 * FAR_M * NEAR_M / (FAR_M - NEAR_M)
@@ -413,10 +424,10 @@ def _renderer() -> _Renderer:
 
 
 def _render_raw(model: np.ndarray, K: np.ndarray, width: int, height: int, shade: bool, light: str = "key",
-                background: tuple[int, int, int] = (BACKGROUND,) * 3):
+                background: tuple[int, int, int] = (BACKGROUND,) * 3, **neck_blend):
     """Anti-aliased render (SUPERSAMPLE x, box-filtered); returns image, depth, mask at width x height.
     mask: at least half the samples of the pixel hit the scan; depth: mean camera z of those samples."""
-    rgb, z, cov = _renderer().render(model, K, int(width), int(height), SUPERSAMPLE, shade, light, background)
+    rgb, z, cov = _renderer().render(model, K, int(width), int(height), SUPERSAMPLE, shade, light, background, **neck_blend)
     mask = cov >= 0.5
     depth = np.where(mask, z, np.float32(0.0))
     return rgb, depth, mask
@@ -581,14 +592,24 @@ def load_scan() -> ScanHead:
 # Public render
 # --------------------------------------------------------------------------------------------------------------
 
+# The head's turn fades out down the neck between these heights (m below E, head frame), as the editor's head
+# weight does (super_gui/core/depth.py: from just below the chin, ~0.11 m below E, over 8 cm): the torso does
+# not turn (DESIGN.md §3).
+NECK_BLEND_M = (0.12, 0.20)
+
+
 def render_scan(width: int, height: int, focal_35mm: float, distance_m: float, yaw_deg: float = 0.0,
                 pitch_deg: float = 0.0, *, shade: bool = True, light: str = "key",
-                background: tuple[int, int, int] = (BACKGROUND,) * 3) -> ScanView:
+                background: tuple[int, int, int] = (BACKGROUND,) * 3, torso_still: bool = True) -> ScanView:
     """Render the scan: E at depth distance_m on the optical axis when frontal, head turned about the neck
     pivot by (yaw, pitch) per DESIGN.md §3; anti-aliased (2x supersampled), over a flat ``background`` (RGB,
-    mid-grey by default), lit by one of ``LIGHTS``."""
+    mid-grey by default), lit by one of ``LIGHTS``. With ``torso_still`` (the editor's edit) the turn fades out
+    down the neck (NECK_BLEND_M) and the shoulders stay; otherwise the whole scan turns rigidly."""
     head = load_scan()
     K = intrinsics(width, height, focal_35mm)
     h2c = head_to_cam_matrix(distance_m, yaw_deg, pitch_deg)
-    image, depth, mask = _render_raw(h2c @ head.raw_to_head, K, int(width), int(height), shade, light, background)
+    blend = {}
+    if torso_still and (yaw_deg or pitch_deg):
+        blend = {"rest": head_to_cam_matrix(distance_m) @ head.raw_to_head, "head": head.raw_to_head, "neck": NECK_BLEND_M}
+    image, depth, mask = _render_raw(h2c @ head.raw_to_head, K, int(width), int(height), shade, light, background, **blend)
     return ScanView(image=image, depth=depth, mask=mask, K=K, head_to_cam=h2c)

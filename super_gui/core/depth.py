@@ -3,11 +3,15 @@
 * face: the Face Mesh landmarks lifted to 3D with the capture camera; MediaPipe's relative depth is
   flattened and bent for close faces, so it is corrected by :func:`relief_m` (calibrated on ground-truth
   renders by bench/calibrate_depth.py);
-* beyond the face oval: an ellipsoid head (forehead, hair, ears) and a neck cylinder placed in the face's
-  own frame, and a torso plane behind; the face meets the proxy through a smooth offset field, so there
-  is no step at the oval;
+* beyond the face oval: an ellipsoid head in the face's own frame, pushed back toward the head centre's
+  depth at the person matte's outline (:func:`matte_head_depth`: hair and the top of the head are part of
+  the head and turn with it), a neck cylinder and a torso plane behind; the face meets the proxy through
+  a smooth offset field pinned to 0 at the outline, and nothing outside the oval comes in front of it, so
+  there is neither a step nor a ridge at the oval;
 * head weight (1 head, 0 torso, ramps down the neck) and edit weight (1 around the head and neck, 0 at
-  the border of the working region, so the edit fades out before the untouched photo).
+  the border of the working region and at the photo's own edge, so the edit fades out before the
+  untouched photo and a head cut off by the frame stays pinned to it);
+* the skirt: the hidden side of the head behind its outline, which a turn reveals.
 
 Pure numpy/scipy/OpenCV on a small working grid; no Qt, no GL.
 """
@@ -34,38 +38,51 @@ TORSO_BEHIND_E = 0.14
 
 
 # MediaPipe's relative depth against ground truth, fitted by bench/calibrate_depth.py on renders of the
-# Lee Perry-Smith scan from 25 cm to 1.2 m, facing the camera: rows are the gain on MediaPipe's
-# relief and the coefficients c0..c5 of a low-order correction field (see relief_m); columns are the
-# slope and intercept of each as a straight line in s = 0.25 m / d. Close up, MediaPipe keeps the nose
-# about right but bends the rest: the jaw and the face contour come out too shallow, the chin behind the
-# eyes. The field is even in u and smooth, so it corrects that bend rather than this one head's shape.
+# Lee Perry-Smith scan (CC BY 3.0) facing the camera from 25 cm to 2.5 m, at two face sizes in the frame (focal
+# 96 and 72 mm per metre of distance) and under two lightings: rows are the gain on MediaPipe's relief and
+# the coefficients of a low-order correction field (see relief_design); columns are the slope and intercept of
+# each as a straight line in s = 0.25 m / d. Close up, MediaPipe keeps the nose about right but bends the rest
+# (jaw and face contour too shallow, the chin behind the eyes); from ~1 m on it flattens the nose by 4-5 mm.
+# The field is even in u, smooth, and its one local term is a bump at the nose tip, so it corrects how
+# MediaPipe bends and flattens depth rather than this one head's features. Its lighting dependence is large
+# (the fitted gain is ~0.85-1.3 under a frontal key light and ~0.55-0.85 under a hard side light): the fit
+# pools both, so neither is favoured.
 _RELIEF_FIT = np.array([
-    [+0.55645, +0.73774],
-    [+0.05744, +0.06402],
-    [+0.11342, -0.05553],
-    [-0.02224, +0.09036],
-    [-0.04479, -0.13278],
-    [-0.28601, +0.02686],
-    [-0.05565, +0.05952],
+    [+0.55350, +0.60378],
+    [+0.04090, +0.03134],
+    [+0.00543, -0.00232],
+    [-0.10453, +0.19507],
+    [-0.02585, -0.14145],
+    [-0.15580, +0.01082],
+    [-0.01232, +0.05444],
+    [+0.12919, -0.05180],
 ])
 _IOD_M = 0.063
+NOSE_TIP = 1
+_NOSE_SIGMA = 0.35  # eye distances
 
 
-def relief_m(landmarks_px: np.ndarray, focal_px: float, distance_m: float) -> np.ndarray:
-    """(N,) true depth relief (m, relative to E) of the landmarks, from MediaPipe's z.
-
-    ``gain(s) * (z_i - z_E) * d / f + IOD * (c0 + c1 v + c2 u^2 + c3 v^2 + c4 u^2 v + c5 v^3)`` with
-    (u, v) the landmark's offset from E in eye distances and s = 0.25 / d (clamped to the calibrated
-    range, 25 cm to 1.2 m).
-    """
-    s = float(np.clip(0.25 / max(distance_m, 1e-3), 0.25 / 1.2, 1.0))
-    coef = _RELIEF_FIT[:, 0] * s + _RELIEF_FIT[:, 1]
+def relief_design(landmarks_px: np.ndarray, focal_px: float, distance_m: float) -> np.ndarray:
+    """(N, 8) the relief model's design matrix: column 0 is MediaPipe's relief made metric,
+    ``(z_i - z_E) * d / f``; columns 1-7 are IOD x (1, v, u^2, v^2, u^2 v, v^3, nose bump) with (u, v) the
+    landmark's offset from E in eye distances and the bump ``exp(-|(u, v) - nose tip|^2 / (2 * 0.35^2))``."""
     e = 0.5 * (landmarks_px[IRIS_A] + landmarks_px[IRIS_B])
     iod = float(np.linalg.norm(landmarks_px[IRIS_A, :2] - landmarks_px[IRIS_B, :2]))
     u = (landmarks_px[:, 0] - e[0]) / iod
     v = (landmarks_px[:, 1] - e[1]) / iod
-    field = np.stack([np.ones_like(u), v, u * u, v * v, u * u * v, v**3], axis=1) @ coef[1:]
-    return coef[0] * (landmarks_px[:, 2] - e[2]) * distance_m / focal_px + _IOD_M * field
+    un, vn = u[NOSE_TIP], v[NOSE_TIP]
+    bump = np.exp(-((u - un) ** 2 + (v - vn) ** 2) / (2 * _NOSE_SIGMA**2))
+    field = np.stack([np.ones_like(u), v, u * u, v * v, u * u * v, v**3, bump], axis=1)
+    return np.column_stack([(landmarks_px[:, 2] - e[2]) * distance_m / focal_px, _IOD_M * field])
+
+
+def relief_m(landmarks_px: np.ndarray, focal_px: float, distance_m: float) -> np.ndarray:
+    """(N,) true depth relief (m, relative to E) of the landmarks, from MediaPipe's z:
+    ``relief_design(...) @ coef(s)``, each coefficient a straight line in s = 0.25 / d (clamped to the
+    calibrated range, 25 cm to 2.5 m)."""
+    s = float(np.clip(0.25 / max(distance_m, 1e-3), 0.25 / 2.5, 1.0))
+    coef = _RELIEF_FIT[:, 0] * s + _RELIEF_FIT[:, 1]
+    return relief_design(landmarks_px, focal_px, distance_m) @ coef
 
 
 def landmarks_3d(landmarks_px: np.ndarray, intr: Intrinsics, distance_m: float) -> np.ndarray:
@@ -172,6 +189,67 @@ def _ray_ellipsoid(rays: np.ndarray, centre: np.ndarray, R: np.ndarray, radii: n
     return t * rays[..., 2], miss
 
 
+HEAD_DEPTH_RATIO = HEAD_RADII[2] / HEAD_RADII[0]  # the head's front-to-centre depth per metre of half-width
+MAX_HEAD_HALF_WIDTH_M = 0.16  # wider runs of the matte (hair over the shoulders, a raised hand) are clamped
+# Beyond the face oval its offset from the head proxy fades out over this many face widths (Gaussian), where
+# no outline pins it down (down the neck, toward a cropped edge of the photo).
+FACE_BLEND = 0.3
+EDGE_PIN_M = 0.03  # over this much (at E's depth) the edit fades to nothing at the photo's edge
+RIM_U = 0.99  # where the modelled cut through the head stops turning away (of its half-width)
+
+
+def matte_head_depth(person: np.ndarray, grid: "WorkGrid", intr: Intrinsics, E: np.ndarray, R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Depth (m) of the head as the person matte outlines it: (h, w) depth and (h, w) bool where it applies.
+
+    Each row of the working grid is a horizontal cut through the head: the run of the matte that contains the
+    head's vertical axis spans the head (hair included) at that height. The cut is modelled as a half-ellipse
+    whose half-width is the run's (measured on the plane through the head centre, smoothed over rows) and
+    whose depth is HEAD_DEPTH_RATIO times that: so the surface reaches the head centre's depth at the matte's
+    outline, where the real head turns away from the camera, whatever the hair's size. (On the head scan at
+    1 m the fixed ellipsoid alone left the sides of the head 25-30 mm too shallow.) The caller only ever lets
+    it push the head back, never forward.
+    """
+    h, w = person.shape
+    inside = person > 0.5
+    centre = E + R @ HEAD_CENTRE
+    zc = float(centre[2])
+    # The head's vertical axis in the working grid: its column at every row.
+    ends = intr.project(np.stack([centre - 0.25 * R[:, 1], centre + 0.25 * R[:, 1]]))
+    gx, gy = grid.from_full_res(ends[:, 0], ends[:, 1])
+    rows = np.arange(h, dtype=np.float64)
+    t = (rows - gy[0]) / (gy[1] - gy[0]) if abs(gy[1] - gy[0]) > 1e-6 else np.zeros(h)
+    axis = np.clip(np.round(gx[0] + t * (gx[1] - gx[0])).astype(int), 0, w - 1)
+    left = np.full(h, np.nan)
+    right = np.full(h, np.nan)
+    cols = np.arange(w)
+    for i in np.nonzero(inside[rows.astype(int), axis])[0]:
+        out = ~inside[i]
+        lo = cols[: axis[i]][out[: axis[i]]]
+        hi = cols[axis[i] :][out[axis[i] :]]
+        left[i] = (lo[-1] + 0.5) if len(lo) else -0.5
+        right[i] = (hi[0] - 0.5) if len(hi) else w - 0.5
+    have = np.isfinite(left)
+    if not have.any():
+        return np.zeros((h, w), np.float32), np.zeros((h, w), bool)
+    # Metres across, on the plane through the head centre (x of full-resolution pixels at depth zc).
+    to_m = lambda gxs: (grid.to_full_res(gxs, np.zeros_like(gxs))[0] - intr.cx) * zc / intr.focal_px  # noqa: E731
+    xl, xr = to_m(np.where(have, left, 0.0)), to_m(np.where(have, right, 0.0))
+    half = np.clip(0.5 * (xr - xl), 1e-3, MAX_HEAD_HALF_WIDTH_M)
+    mid = 0.5 * (xr + xl)
+    # Smooth over rows (normalised, so rows without a run do not pull toward zero): matte edges are noisy.
+    sigma = max(1.0, 0.015 * h)
+    wgt = have.astype(np.float64)
+    blur = lambda a: cv2.GaussianBlur((a * wgt)[:, None], (1, 0), sigma)[:, 0] / np.maximum(cv2.GaussianBlur(wgt[:, None], (1, 0), sigma)[:, 0], 1e-6)  # noqa: E731
+    half, mid = blur(half), blur(mid)
+    x_m = to_m(cols.astype(np.float64))
+    u = (x_m[None, :] - mid[:, None]) / np.maximum(half[:, None], 1e-3)
+    # The cut stops short of vertical at the outline (u <= RIM_U): a wall of triangles along the outline would
+    # be torn, and a turn would open a jagged gap there.
+    depth = zc - HEAD_DEPTH_RATIO * half[:, None] * np.sqrt(1.0 - np.clip(u * u, 0.0, RIM_U**2))
+    applies = have[:, None] & (cols[None, :] >= np.floor(left)[:, None]) & (cols[None, :] <= np.ceil(right)[:, None])
+    return depth.astype(np.float32), applies
+
+
 def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     """Hermite step from 0 at ``e0`` to 1 at ``e1`` (GLSL's smoothstep), elementwise."""
     t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
@@ -197,6 +275,10 @@ def person_depth(
 
     # Proxy solids, all in the face frame, so a turned or tilted head gets a turned proxy.
     d_head, _ = _ray_ellipsoid(rays, E + R @ HEAD_CENTRE, R, HEAD_RADII)
+    d_matte, on_matte = matte_head_depth(person_mask, grid, intr, E, R)
+    # The matte's cut only ever pushes the head back (toward its outline's depth), never forward: hair or a
+    # collar that widens a row must not pull the surface in front of the ellipsoid head.
+    d_head = np.where(on_matte, np.maximum(d_matte, d_head), d_head)
     neck_centre = E + R @ np.array([0.0, 0.0, NECK_AXIS_Z])
     d_neck, _ = _ray_ellipsoid(rays, neck_centre, R, np.array([NECK_RADIUS, 10.0, NECK_RADIUS * 0.9]))
     # Face-frame height of each pixel's point on E's depth plane (for zones and weights).
@@ -221,15 +303,24 @@ def person_depth(
     cv2.fillPoly(face_mask, [oval], 1)
     face = (face_mask > 0) & np.isfinite(d_face)
 
-    # Meet the proxy without a step: carry the face-minus-proxy offset outward, fading with distance.
-    offset = push_pull_fill(np.where(face, d_face - proxy, 0.0), face)
+    # Meet the proxy without a step and without a tear: the face-minus-proxy offset is interpolated smoothly
+    # (push-pull) between the face, where it is known, and the person's outline, where it is 0 so that the
+    # outline lies where the proxy puts it (at the head's silhouette depth). Hair beside the cheek thus stays
+    # one surface with the face; a steep carry tore the face from its hair when the head turned.
+    inside = person_mask > 0.5
+    rim = inside & ~face & (cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) == 0)
+    known = face | rim
+    offset = push_pull_fill(np.where(face, d_face - proxy, 0.0), known)
     face_px = max(4.0, float(np.linalg.norm([wx[234] - wx[454], wy[234] - wy[454]])))
     dist = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 5)
-    fade = np.exp(-((dist / (0.1 * face_px)) ** 2))
-    depth = np.where(face, d_face, proxy + offset * fade).astype(np.float32)
+    fade = np.exp(-((dist / (FACE_BLEND * face_px)) ** 2))
+    # A head is convex: beyond the face oval nothing lies in front of the oval's own depth (hair falling
+    # forward aside). Where the proxy would (a narrow proxy beside a wide face), it would hide the face's
+    # edge behind a ridge when the head turns: the oval's depth, carried outward, is the floor.
+    edge = push_pull_fill(np.where(face, d_face, 0.0), face)
+    depth = np.where(face, d_face, np.maximum(proxy + offset * fade, edge)).astype(np.float32)
     # Beyond the outline (the soft edge of the matte, the background) the depth carries the outline's on
     # flat: triangles that straddle the outline must not stand up as a wall when the head turns.
-    inside = person_mask > 0.5
     if inside.any():
         depth = np.where(inside, depth, push_pull_fill(np.where(inside, depth, 0.0), inside)).astype(np.float32)
 
@@ -242,7 +333,11 @@ def person_depth(
     x_surf = (surf - E) @ R[:, 0]
     down = 1.0 - smoothstep(chin_y + 0.02, chin_y + 0.075, y_surf)
     side = 1.0 - smoothstep(0.10, 0.15, np.abs(x_surf))
-    edit_w = down * side
+    # A head cut off by the photo's edge stays pinned there: what lies beyond the frame was never
+    # photographed, so moving the edge inward would uncover a void (a flat cap over cropped hair).
+    to_edge = np.minimum.reduce([X + 0.5, intr.width - 0.5 - X, Y + 0.5, intr.height - 0.5 - Y])
+    pinned = smoothstep(0.0, EDGE_PIN_M * intr.focal_px / distance_m, to_edge)
+    edit_w = down * side * pinned
     skirt = head_skirt(depth, head_w, intr, E, R, person_mask, grid, chin_y)
     return PersonDepth(
         grid,
@@ -255,8 +350,8 @@ def person_depth(
     )
 
 
-SKIRT_SWEEP_DEG = 35.0  # how far behind the outline the skirt reaches (the yaw slider goes to 30 deg)
-SKIRT_RINGS = 4
+SKIRT_SWEEP_DEG = 70.0  # how far behind the outline the skirt reaches: a head longer than wide, turned 30 deg, shows ~45 deg of it
+SKIRT_RINGS = 7
 SKIRT_ABOVE_CHIN_M = 0.04  # no skirt along the jaw and neck (it would stand out behind the neck)
 SKIRT_INSET_M = 0.005  # the skirt's colour is read at least this far inside the outline
 

@@ -24,9 +24,13 @@ float visibility_alpha(float lod) {
     return clamp((seen - 0.12) / 0.3, 0.0, 1.0) * smoothstep(0.8, 1.0, v.b);
 }
 
-vec3 level(sampler2D t, float lod) {
+// A pyramid level's colour, normalised by the mesh's coverage at that level. Where the level is (nearly)
+// uncovered, just outside the drawn triangles, it falls back to the coarser level: an uncovered texel reads
+// black, and the band-pass terms below would paint a dark line along the edge of the moving region.
+vec3 level(sampler2D t, float lod, vec3 coarser) {
     float cov = textureLod(u_visibility, v_uv * u_extent, lod).b;
-    return textureLod(t, v_uv * u_extent, lod).rgb / max(cov, 1e-4);
+    vec3 own = textureLod(t, v_uv * u_extent, lod).rgb / max(cov, 1e-4);
+    return mix(coarser, own, clamp(cov * 4.0, 0.0, 1.0));
 }
 
 void main() {
@@ -37,8 +41,9 @@ void main() {
     float a0 = visibility_alpha(u_blur_lod);
     float a1 = visibility_alpha(u_blur_lod + 1.0);
     float a2 = visibility_alpha(u_blur_lod + 2.0);
-    vec3 w0 = level(u_warped, 0.0), w1 = level(u_warped, 1.5), w2 = level(u_warped, 3.0);
-    vec3 g0 = level(u_generated, 0.0), g1 = level(u_generated, 1.5), g2 = level(u_generated, 3.0);
+    vec3 w2 = level(u_warped, 3.0, base), g2 = level(u_generated, 3.0, base);
+    vec3 w1 = level(u_warped, 1.5, w2), g1 = level(u_generated, 1.5, g2);
+    vec3 w0 = level(u_warped, 0.0, w1), g0 = level(u_generated, 0.0, g1);
     vec3 person = a0 * (w0 - w1) + (1.0 - a0) * (g0 - g1)
                 + a1 * (w1 - w2) + (1.0 - a1) * (g1 - g2)
                 + a2 * w2 + (1.0 - a2) * g2;

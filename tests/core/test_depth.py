@@ -60,3 +60,21 @@ def test_a_head_cut_off_by_the_frame_stays_pinned_to_it(tmp_path, grace_rgb):
     # The cap's edges shift by a pixel or so (a few per cent of the row); a void of filled background over
     # the cap changes a third of the row by ~100 levels.
     assert (diff > 30).mean() < 0.12
+
+
+def test_the_edge_of_the_moving_region_leaves_no_dark_seam(astronaut):
+    # Just outside the triangles a view moves, the pyramid blend once read uncovered (black) texels and drew a
+    # thin dark staircase across the neck and chest of every edited photo.
+    d = astronaut.inversion.depth
+    g = d.grid
+    X, Y = np.meshgrid(np.arange(g.x0, g.x1, dtype=np.float32), np.arange(g.y0, g.y1, dtype=np.float32))
+    gx, gy = g.from_full_res(X, Y)
+    still = cv2.remap(d.edit_weight, gx.astype(np.float32), gy.astype(np.float32), cv2.INTER_LINEAR) < 0.01
+    renderer = PortraitRenderer(astronaut)
+    try:
+        for view in (View(yaw_deg=15), View(pitch_deg=10), View(focal_35mm=85.0)):
+            out = renderer.render(view, full=True).image[g.y0 : g.y1, g.x0 : g.x1].astype(int)
+            darker = (astronaut.photo.rgb[g.y0 : g.y1, g.x0 : g.x1].astype(int) - out).min(axis=2)
+            assert int(((darker > 25) & still).sum()) == 0, view
+    finally:
+        renderer.release()

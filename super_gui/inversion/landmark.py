@@ -3,7 +3,8 @@
 Geometry: :mod:`super_gui.core.depth` (face landmarks lifted with calibrated relief, a head proxy, the
 torso). Generated texture: the face completed from its mirror side where the photo saw it badly
 (foreshortened cheek of a turned head), colour-matched in the low frequencies; the rest is the photo.
-Background plate: the photo with the person filled in from the surrounding background.
+Background plate: :mod:`super_gui.inversion.plate` (the edited head filled in with texture from the
+surrounding background, never over other people).
 
 Progress is reported through ``progress(fraction, message)``; ``is_cancelled()`` is polled between
 stages and :class:`super_gui.errors.Cancelled` raised.
@@ -27,6 +28,7 @@ from super_gui.core.headpose import face_template
 from super_gui.core.image_io import Photo
 from super_gui.errors import Cancelled
 from super_gui.inversion.base import Inversion, Progress
+from super_gui.inversion.plate import background_plate, face_ovals
 
 WORK_LONG_SIDE = 640
 
@@ -151,20 +153,6 @@ def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalys
     return twin.astype(np.float32), np.rint(aux).astype(np.uint8)
 
 
-def background_plate(small: np.ndarray, person: np.ndarray, edit_weight: np.ndarray) -> np.ndarray:
-    """(h, w, 4) uint8 on the working grid: rgb = the background with the person (grown a little) filled
-    in smoothly from around it; a = where that fill is used: around the head only. Lower down, where the
-    edit fades out over the neck and shoulders, whatever the moved person uncovers is the person's own
-    torso in the photo, not background."""
-    h, w = person.shape
-    grown = cv2.dilate((person > 0.15).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(2, w // 80)) > 0
-    filled = push_pull_fill(small.astype(np.float32), ~grown)
-    head = smoothstep(0.3, 0.8, cv2.dilate(edit_weight.astype(np.float32), np.ones((3, 3), np.uint8), iterations=max(2, w // 60)))
-    soft = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), max(1.0, w / 300.0))
-    where = np.maximum(soft, grown) * head
-    return np.rint(np.dstack([np.clip(filled, 0, 255), where * 255.0])).astype(np.uint8)
-
-
 class LandmarkBackend:
     """Face Mesh + head proxy inversion (the default)."""
 
@@ -213,6 +201,6 @@ class LandmarkBackend:
         stage("generated", 0.75, "Completing the face", t)
 
         t = time.perf_counter()
-        plate = background_plate(small, depth.person, depth.edit_weight)
+        plate = background_plate(small, depth.person, depth.edit_weight, *face_ovals(analysis.faces, grid))
         stage("plate", 0.95, "Filling the background", t)
         return Inversion("landmark", analysis, depth, crop, matte, twin_px, mirror_aux, plate, timings)

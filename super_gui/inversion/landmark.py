@@ -12,6 +12,7 @@ stages and :class:`super_gui.errors.Cancelled` raised.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from typing import Callable
@@ -28,7 +29,7 @@ from super_gui.core.headpose import face_template
 from super_gui.core.image_io import Photo
 from super_gui.errors import Cancelled
 from super_gui.inversion.base import Inversion, Progress
-from super_gui.inversion.plate import background_plate, face_ovals
+from super_gui.inversion.plate import background_plate, face_ovals, split_people
 
 WORK_LONG_SIDE = 640
 
@@ -153,6 +154,16 @@ def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalys
     return twin.astype(np.float32), np.rint(aux).astype(np.uint8)
 
 
+def spare_others(edit_weight: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(h, w) float32: the edit weight with every other person (``others``, (h, w) bool, from
+    :func:`~super_gui.inversion.plate.split_people`) held still: their pixels never move with the edited head.
+    The edge is feathered over ~1 % of the grid so the edited head's own weight does not step."""
+    if not others.any():
+        return edit_weight
+    soft = cv2.GaussianBlur(others.astype(np.float32), (0, 0), max(1.0, 0.01 * max(others.shape)))
+    return (edit_weight * (1.0 - np.maximum(soft, others))).astype(np.float32)
+
+
 class LandmarkBackend:
     """Face Mesh + head proxy inversion (the default)."""
 
@@ -180,6 +191,9 @@ class LandmarkBackend:
         W, H = photo.width, photo.height
         person_small = _to_grid(analysis.faces.person_mask, grid, (W, H))
         depth = person_depth(analysis.faces.face.landmarks, intr, analysis.distance_m, E, R, person_small, grid)
+        ovals = face_ovals(analysis.faces, grid)
+        people = split_people(depth.person, *ovals)
+        depth = dataclasses.replace(depth, edit_weight=spare_others(depth.edit_weight, people[1]))
         stage("depth", 0.4, "Building the 3D head", t)
 
         t = time.perf_counter()
@@ -201,6 +215,6 @@ class LandmarkBackend:
         stage("generated", 0.75, "Completing the face", t)
 
         t = time.perf_counter()
-        plate = background_plate(small, depth.person, depth.edit_weight, *face_ovals(analysis.faces, grid))
+        plate = background_plate(small, depth.person, depth.edit_weight, *ovals, people=people)
         stage("plate", 0.95, "Filling the background", t)
         return Inversion("landmark", analysis, depth, crop, matte, twin_px, mirror_aux, plate, timings)

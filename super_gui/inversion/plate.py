@@ -404,7 +404,8 @@ def exemplar_fill(rgb: np.ndarray, hole: np.ndarray, source: np.ndarray, *, seed
 
 
 def background_plate(
-    small: np.ndarray, person: np.ndarray, edit_weight: np.ndarray, chosen_oval: np.ndarray, other_ovals: Sequence[np.ndarray]
+    small: np.ndarray, person: np.ndarray, edit_weight: np.ndarray, chosen_oval: np.ndarray, other_ovals: Sequence[np.ndarray],
+    people: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """The background plate on the working grid.
 
@@ -412,9 +413,10 @@ def background_plate(
     edit_weight: (h, w) float32 in [0, 1] (1 on the head); ovals: (K, 2) float face outlines in working-grid
     pixels (x, y), the edited face's and every other face's. Returns (h, w, 4) uint8: rgb = the background
     with the edited head filled in from the background around it (the photo itself where a = 0), a = where
-    the renderer uses it (``mix(photo, plate.rgb, plate.a)``): 0 on every other person.
+    the renderer uses it (``mix(photo, plate.rgb, plate.a)``): 0 on every other person. ``people``: the
+    split of :func:`split_people` where the caller has it already.
     """
-    mine, others = split_people(person, chosen_oval, other_ovals)
+    mine, others = people if people is not None else split_people(person, chosen_oval, other_ovals)
     alpha = np.rint(np.clip(plate_alpha(person, edit_weight, mine, others), 0, 1) * 255.0).astype(np.uint8)
     hole = alpha > 0
     source = background_source(person, others) & ~hole

@@ -37,8 +37,11 @@ def test_head_turns_the_asked_way(grace, yaw, pitch):
     before = _pose(photo.rgb8, prepared)
     out = renderer.render(View(yaw_deg=yaw, pitch_deg=pitch), full=True).image
     after = _pose(out, prepared)
-    assert after.yaw_deg - before.yaw_deg == pytest.approx(yaw, abs=3.0)
-    assert after.pitch_deg - before.pitch_deg == pytest.approx(pitch, abs=3.0)
+    # The estimator reads some pitch into a pure turn and vice versa, even on true renders: on the head scan
+    # (bench/quality.py) a true 25 deg yaw reads -2.7 to +4.4 deg of pitch. The cross-axis tolerance grows
+    # with the other axis' turn by that much (0.15 deg per deg).
+    assert after.yaw_deg - before.yaw_deg == pytest.approx(yaw, abs=3.0 + 0.15 * abs(pitch))
+    assert after.pitch_deg - before.pitch_deg == pytest.approx(pitch, abs=3.0 + 0.15 * abs(yaw))
 
 
 @pytest.mark.parametrize("yaw", [15, -15])

@@ -26,6 +26,9 @@ from super_gui.gui.undo import CaptureCommand, ViewCommand
 from super_gui.gui.viewer import ImageViewer
 from super_gui.gui.workers import Frame
 
+# A settled view's identity is measured once the view has held still this long: an embedding costs ~0.1 s of
+# CPU, and a slider moved again right after letting go must not share the two cores with it.
+IDENTITY_DELAY_MS = 400
 DETAIL_ZOOM = 1.25  # past this many screen pixels per preview pixel, a settled view is also rendered at full resolution
 DETAIL_DELAY_MS = 300  # ... once the view has stayed put this long
 _NUDGE = {Qt.Key.Key_Left: (-1.0, 0.0), Qt.Key.Key_Right: (1.0, 0.0), Qt.Key.Key_Up: (0.0, 1.0), Qt.Key.Key_Down: (0.0, -1.0)}
@@ -55,6 +58,10 @@ class MainWindow(ExportMixin, QMainWindow):
         self._detail_timer.setSingleShot(True)
         self._detail_timer.setInterval(DETAIL_DELAY_MS)
         self._detail_timer.timeout.connect(self._request_detail)
+        self._identity_timer = QTimer(self)
+        self._identity_timer.setSingleShot(True)
+        self._identity_timer.setInterval(IDENTITY_DELAY_MS)
+        self._identity_timer.timeout.connect(self._measure_identity)
 
         scroll = QScrollArea()
         scroll.setWidget(self.controls)
@@ -280,9 +287,17 @@ class MainWindow(ExportMixin, QMainWindow):
         self.render_label.setText(f"Frame {frame.seconds * 1000:.0f} ms{kind}")
         self.limits.frame_shown(frame)
         if not frame.draft and frame.view == self.view and self.limits.identity_on:
-            self.session.measure_identity(frame)
+            self._identity_timer.start()
+        else:
+            self._identity_timer.stop()
         self.frameShown.emit(frame)
         self._consider_detail()
+
+    def _measure_identity(self) -> None:
+        """The settled frame on screen has held still: measure it (if it is still the current view's)."""
+        f = self.last_frame
+        if f is not None and not f.draft and f.view == self.view:
+            self.session.measure_identity(f)
 
     # -- full-resolution detail --------------------------------------------------------------------
 

@@ -354,6 +354,7 @@ SKIRT_SWEEP_DEG = 70.0  # how far behind the outline the skirt reaches: a head l
 SKIRT_RINGS = 7
 SKIRT_ABOVE_CHIN_M = 0.04  # no skirt along the jaw and neck (it would stand out behind the neck)
 SKIRT_INSET_M = 0.005  # the skirt's colour is read at least this far inside the outline
+SKIRT_MIRROR = 0.25  # how far the skirt's colour source follows a mirror of the sweep across the outline
 
 
 def head_skirt(
@@ -418,9 +419,12 @@ def head_skirt(
             q[:, :2] = axis + radial * np.cos(a)
             q[:, 2] = local[:, 2] + r_back * np.sin(a)
             ring_pos.append(q @ R.T + E)
-            # Colour from inside the outline: the matte's soft edge and the background stay out of it.
-            front = q.copy()
-            front[:, :2] -= unit * SKIRT_INSET_M
+            # Colour from inside the outline (the matte's soft edge and the background stay out of it), read
+            # ever further in as the skirt sweeps back, but only SKIRT_MIRROR of the way a true mirror across
+            # the outline would go: a full mirror copies an ear or a glasses arm onto the revealed side
+            # (a doubled ear), while this keeps the outline's own colours and grain.
+            front = np.empty_like(q)
+            front[:, :2] = axis + radial * (1.0 - SKIRT_MIRROR * (1.0 - np.cos(a))) - unit * SKIRT_INSET_M
             front[:, 2] = local[:, 2]
             ring_src.append(intr.project(front @ R.T + E))
         ring_pos = np.stack(ring_pos)  # (rings, m, 3)

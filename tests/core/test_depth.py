@@ -78,3 +78,19 @@ def test_the_edge_of_the_moving_region_leaves_no_dark_seam(astronaut):
             assert int(((darker > 25) & still).sum()) == 0, view
     finally:
         renderer.release()
+
+
+def test_the_hidden_side_of_the_head_is_coloured_from_the_head_itself(astronaut):
+    # The skirt (what a turn reveals behind the outline) takes its colours from just inside the outline: never
+    # from the background, and never from deep inside the head (a mirror copy there doubles an ear).
+    d = astronaut.inversion.depth
+    sk = d.skirt
+    assert sk is not None and len(sk.triangles) > 100
+    gx, gy = d.grid.from_full_res(sk.source_px[:, 0], sk.source_px[:, 1])
+    inside = cv2.remap(d.person, gx.astype(np.float32), gy.astype(np.float32), cv2.INTER_LINEAR)
+    assert np.mean(inside > 0.5) > 0.97
+    # distance from each colour source to the grid point on the outline it belongs to, in face widths
+    lm = astronaut.analysis.faces.face.landmarks
+    face_w = np.linalg.norm(lm[234, :2] - lm[454, :2]) * d.grid.scale
+    reach = np.hypot(gx - sk.grid_px[:, 0], gy - sk.grid_px[:, 1]) / face_w
+    assert np.percentile(reach, 99) < 0.2

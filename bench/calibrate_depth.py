@@ -39,21 +39,20 @@ YAWS = (0.0,)
 
 def samples():
     for d, k, light, yaw in ((d, k, light, yaw) for d in DISTANCES for k in FOCALS_PER_M for light in LIGHTS for yaw in YAWS):
-        if True:
-            view = sr.render_scan(768, 1024, k * d, d, yaw_deg=yaw, light=light)
-            faces, _, _ = detect_faces(view.image)
-            if not faces:
-                continue
-            lm = faces[0].landmarks
-            K = view.K
-            h, w = view.depth.shape
-            ui = np.clip(np.round(lm[:468, 0]).astype(int), 0, w - 1)
-            vi = np.clip(np.round(lm[:468, 1]).astype(int), 0, h - 1)
-            ok = view.mask[vi, ui]
-            d_true = float(view.head_to_cam[2, 3])
-            true_relief = view.depth[vi, ui] - d_true
-            A = relief_design(lm, K[0, 0], d_true)[:468]
-            yield d, f"{k:.0f}/m {light}", A[ok], true_relief[ok]
+        view = sr.render_scan(768, 1024, k * d, d, yaw_deg=yaw, light=light)
+        faces, _, _ = detect_faces(view.image)
+        if not faces:
+            continue
+        lm = faces[0].landmarks
+        K = view.K
+        h, w = view.depth.shape
+        ui = np.clip(np.round(lm[:468, 0]).astype(int), 0, w - 1)
+        vi = np.clip(np.round(lm[:468, 1]).astype(int), 0, h - 1)
+        ok = view.mask[vi, ui]
+        d_true = float(view.head_to_cam[2, 3])
+        true_relief = view.depth[vi, ui] - d_true
+        A = relief_design(lm, K[0, 0], d_true)[:468]
+        yield d, f"{k:.0f}/m {light}", A[ok], true_relief[ok]
 
 
 def main() -> int:

@@ -23,7 +23,7 @@ from scipy.spatial import Delaunay
 
 from super_gui.core.analysis import PhotoAnalysis
 from super_gui.core.depth import PersonDepth, WorkGrid, person_depth, smoothstep, working_region
-from super_gui.core.face import IRIS_A, IRIS_B
+from super_gui.core.face import Face
 from super_gui.core.fill import push_pull_fill
 from super_gui.core.headpose import face_template
 from super_gui.core.image_io import Photo
@@ -105,13 +105,13 @@ def mirror_maps(landmarks_px: np.ndarray, grid: WorkGrid) -> tuple[np.ndarray, n
 MIRROR_MIDLINE = (0.6, 1.0)  # the mirror weight rises from 0 to 1 between these distances from the midline (IODs)
 
 
-def midline_fade(landmarks_px: np.ndarray, grid: WorkGrid) -> np.ndarray:
+def midline_fade(face: Face, grid: WorkGrid) -> np.ndarray:
     """(h, w) float32 on the working grid: 0 within MIRROR_MIDLINE[0] eye distances of the face's midline (the
     line through the nose bridge and the chin), rising smoothly to 1 at MIRROR_MIDLINE[1]."""
     h, w = grid.shape
-    p = np.stack(grid.from_full_res(landmarks_px[[168, 152], 0], landmarks_px[[168, 152], 1]), axis=1)
-    ia, ib = np.stack(grid.from_full_res(landmarks_px[[IRIS_A, IRIS_B], 0], landmarks_px[[IRIS_A, IRIS_B], 1]), axis=1)
-    iod = max(1e-3, float(np.linalg.norm(ia - ib)))
+    lm = face.landmarks
+    p = np.stack(grid.from_full_res(lm[[168, 152], 0], lm[[168, 152], 1]), axis=1)
+    iod = max(1e-3, face.eye_distance_px * grid.scale)
     axis = p[1] - p[0]
     normal = np.array([-axis[1], axis[0]]) / max(1e-6, float(np.linalg.norm(axis)))
     jj, ii = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
@@ -138,7 +138,7 @@ def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalys
     # Never along the face's midline: there the twin is the other side of the nose, the philtrum or the
     # lips, and a twin map off by a few pixels doubles a nostril or a lip corner. The far cheek, which a
     # turn brings into view, lies well off the midline.
-    weight = smoothstep(0.08, 0.3, q_twin - q) * face * midline_fade(analysis.faces.face.landmarks, grid)
+    weight = smoothstep(0.08, 0.3, q_twin - q) * face * midline_fade(analysis.faces.face, grid)
     weight = cv2.GaussianBlur(weight.astype(np.float32), (0, 0), max(1.0, w / 200.0)) * face
     # Low-frequency colour match: the twin side is lit differently; keep the lighting of this side.
     mirrored = cv2.remap(small, wx, wy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)

@@ -12,7 +12,6 @@ Only plain data crosses threads: requests carry the frame's uint8 image, results
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from super_gui.core.camera import View
-from super_gui.gui.workers import RENDER_NICENESS
+from super_gui.gui.workers import RENDER_NICENESS, lower_priority
 
 IDENTITY_NICENESS = RENDER_NICENESS + 4  # below the render thread: a drag's frames come first
 
@@ -96,11 +95,7 @@ class IdentityThread(QThread):
     # -- identity thread side ------------------------------------------------------------------------
 
     def run(self) -> None:
-        try:
-            tid = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + IDENTITY_NICENESS)
-        except (AttributeError, OSError):
-            pass
+        lower_priority(IDENTITY_NICENESS)
         model = None
         reference: tuple[int, np.ndarray, tuple] | None = None  # (generation, embedding, oval points)
         while True:

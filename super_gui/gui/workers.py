@@ -104,13 +104,14 @@ class Worker(QObject):
 RENDER_NICENESS = 4  # the render thread's (and software GL's) niceness above the GUI thread's
 
 
-def _lower_priority() -> None:
-    """Let the GUI thread come first: on a 2-core laptop, software GL's rasteriser threads (created with
-    the context, and inheriting this thread's niceness) would otherwise keep the GUI waiting to paint the
-    frame they just made. Linux only; elsewhere, and where it is refused, nothing changes."""
+def lower_priority(niceness: int = RENDER_NICENESS) -> None:
+    """Raise the calling thread's niceness by ``niceness`` so the GUI thread comes first: on a 2-core laptop,
+    software GL's rasteriser threads (created with the context, and inheriting this thread's niceness) would
+    otherwise keep the GUI waiting to paint the frame they just made. Linux only; elsewhere, and where it is
+    refused, nothing changes."""
     try:
         tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + RENDER_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
     except (AttributeError, OSError):
         pass
 
@@ -244,7 +245,7 @@ class RenderThread(QThread):
     def run(self) -> None:
         from super_gui.render.context import create_context
 
-        _lower_priority()
+        lower_priority()
         try:
             ctx = create_context()
         except Exception as e:  # noqa: BLE001

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from super_gui.core.camera import HeadPose, Intrinsics, neck_pivot
+from super_gui.core.resources import resource_path
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "resources" / "face_template.npz"
+TEMPLATE_PATH = resource_path("face_template.npz")
 
 # Landmarks that move little with expression: brows, eye corners, nose, cheekbones, forehead, temples.
 # Lips and jaw are left out so an open mouth does not tilt the pose.

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import moderngl
@@ -27,9 +26,10 @@ import numpy as np
 
 from super_gui.core.camera import VirtualCamera
 from super_gui.core.mesh import PersonMesh, sample_bilinear
+from super_gui.core.resources import resource_path
 from super_gui.render.context import bind_home_framebuffer, release_targets
 
-SHADERS = Path(__file__).resolve().parents[2] / "resources" / "shaders"
+SHADERS = resource_path("shaders")
 
 
 @dataclass(frozen=True)

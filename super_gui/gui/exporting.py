@@ -55,6 +55,7 @@ class ExportMixin:
             return False
         self.settings.setValue("export_folder", str(path.resolve().parent))
         self.session.export(self.view, path, quality, overwrite)
+        self.focus_photo()
         return True
 
     def _confirm(self, text: str, question: str) -> bool:
@@ -66,6 +67,7 @@ class ExportMixin:
 
     def _on_exported(self, report: dict) -> None:
         self.last_report = report
+        self.focus_photo()
         t = report["timings_s"]
         self.set_status(f"Exported {Path(report['output']).name} ({t.get('render', 0) + t.get('export', 0):.1f} s); "
                         f"settings in {Path(report['sidecar']).name}")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
-                               QScrollArea, QSplitter, QTabWidget, QWidget)
+from PySide6.QtGui import QKeySequence, QUndoStack
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFileDialog, QLabel, QLineEdit, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget, QWidget)
 
 from super_gui.core.camera import View
 from super_gui.core.image_io import SUPPORTED_SUFFIXES
@@ -33,6 +33,24 @@ DETAIL_ZOOM = 1.25  # past this many screen pixels per preview pixel, a settled 
 DETAIL_DELAY_MS = 300  # ... once the view has stayed put this long
 _NUDGE = {Qt.Key.Key_Left: (-1.0, 0.0), Qt.Key.Key_Right: (1.0, 0.0), Qt.Key.Key_Up: (0.0, 1.0), Qt.Key.Key_Down: (0.0, -1.0)}
 OPEN_FILTER = "Photos (" + " ".join(f"*{s}" for s in SUPPORTED_SUFFIXES) + ");;All files (*)"
+# Keys a text field always keeps, and those it keeps only while the user is typing in it (undo of the typed text).
+_FIELD_KEYS = (QKeySequence.StandardKey.SelectAll, QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut,
+               QKeySequence.StandardKey.Paste)
+_TYPING_KEYS = (QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo)
+
+
+def is_typing(field: QWidget) -> bool:
+    """A text or number field holds text the user typed and has not applied yet."""
+    if isinstance(field, QAbstractSpinBox):
+        shown = field.text()
+        if getattr(field, "specialValueText", None) and field.specialValueText() and field.value() == field.minimum():
+            return shown != field.specialValueText()
+        if hasattr(field, "textFromValue"):
+            return shown != field.prefix() + field.textFromValue(field.value()) + field.suffix()
+        return field.lineEdit().isUndoAvailable()
+    if isinstance(field, QLineEdit):
+        return field.isModified() and field.isUndoAvailable()
+    return False
 
 
 class MainWindow(ExportMixin, QMainWindow):
@@ -112,6 +130,7 @@ class MainWindow(ExportMixin, QMainWindow):
         self.viewer.facePicked.connect(self._on_face_picked)
         self.viewer.zoomChanged.connect(lambda _: self._consider_detail())
         self._update_actions()
+        self.viewer.setFocus(Qt.FocusReason.OtherFocusReason)
         QApplication.instance().installEventFilter(self)
 
     def _build_status_bar(self) -> None:
@@ -145,9 +164,23 @@ class MainWindow(ExportMixin, QMainWindow):
         if path:
             self.open_photo(path)
 
+    def focus_photo(self) -> None:
+        """Keyboard focus to the photo (or the 3D view), where the arrow keys turn the head."""
+        self.tabs.currentWidget().setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _set_editable(self, on: bool, capture: bool | None = None) -> None:
+        """Enable or disable the side panel; a field that had focus and is now disabled gives it to the photo
+        (Qt would hand it to the next enabled field: the JPEG quality, where the arrow keys would go)."""
+        before = QApplication.focusWidget()
+        self.controls.set_editable(on, capture=capture)
+        after = QApplication.focusWidget()
+        if before is not None and (after is not before or not before.isEnabled()) and self.controls.isAncestorOf(before):
+            self.focus_photo()
+
     def open_photo(self, path: str | Path) -> None:
         """Open ``path`` (cancels whatever is running); errors come back as a dialog."""
         path = Path(path)
+        self.focus_photo()
         self.settings.setValue("last_folder", str(path.resolve().parent))
         self._show_progress(0.0, f"Opening {path.name}…", cancellable=True)
         self.session.open(path)
@@ -165,7 +198,7 @@ class MainWindow(ExportMixin, QMainWindow):
         self.undo_stack.clear()
         self.view = View()
         self.controls.set_view(self.view)
-        self.controls.set_editable(False, capture=False)
+        self._set_editable(False, capture=False)
         self.controls.set_supported(None)
         self.limits.set_photo(None)
         self.limits.set_view(self.view)
@@ -187,7 +220,7 @@ class MainWindow(ExportMixin, QMainWindow):
         self.limits.set_view(self.view)
         self._picking = faces.ambiguous and self.session.face_index is None
         self.viewer.set_faces([f.oval_px for f in faces.faces], faces.chosen, self._picking)
-        self.controls.set_editable(not self._picking, capture=not self._picking)
+        self._set_editable(not self._picking, capture=not self._picking)
         self._show_estimates(a)
         if self._picking:
             self.set_status(f"This photo has {len(faces.faces)} faces of similar size: click the face to edit.")
@@ -217,12 +250,12 @@ class MainWindow(ExportMixin, QMainWindow):
                 self._picking = False
                 self.session.face_index = index
                 self.viewer.set_faces([f.oval_px for f in faces.faces], index, False)
-                self.controls.set_editable(True)
+                self._set_editable(True)
                 self.set_status(f"Editing face {index + 1}.")
                 self._update_actions()
             return
         self._show_progress(0.0, f"Analysing face {index + 1}…", cancellable=True)
-        self.controls.set_editable(False, capture=False)
+        self._set_editable(False, capture=False)
         s = self.session
         s.reprepare(face_index=index, capture_focal=s.capture_focal, distance_cm=s.distance_cm)
         self._update_actions()
@@ -276,7 +309,7 @@ class MainWindow(ExportMixin, QMainWindow):
     def _apply_capture(self, capture: tuple) -> None:
         s = self.session
         self._show_progress(0.0, "Analysing with the new capture camera…", cancellable=True)
-        self.controls.set_editable(False, capture=False)
+        self._set_editable(False, capture=False)
         s.reprepare(face_index=s.face_index, capture_focal=capture[0], distance_cm=capture[1])
         self._update_actions()
 
@@ -365,7 +398,7 @@ class MainWindow(ExportMixin, QMainWindow):
         self.set_status(message)
         self._on_idle()
         if self.session.loaded is not None and self.session.current is None and not self.session.running:
-            self.controls.set_editable(False, capture=True)  # e.g. no face with this capture camera: fixable
+            self._set_editable(False, capture=True)  # e.g. no face with this capture camera: fixable
         if self.show_dialogs:
             QMessageBox.warning(self, title, message)
         else:
@@ -392,6 +425,15 @@ class MainWindow(ExportMixin, QMainWindow):
     def eventFilter(self, obj, event) -> bool:
         # Hold backslash anywhere in the window to see the original (a spin box would swallow it).
         t = event.type()
+        if t == QEvent.Type.ShortcutOverride and isinstance(obj, (QAbstractSpinBox, QLineEdit)) and obj.window() is self:
+            if self._is_app_shortcut(obj, event):
+                event.ignore()  # not the field's: the window's shortcut runs
+                return True
+            return False
+        if (t == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and isinstance(obj, QAbstractSpinBox) and self.controls.isAncestorOf(obj)):
+            QTimer.singleShot(0, self.focus_photo)  # the field applies its value first, then the photo has focus
+            return False
         if t == QEvent.Type.KeyPress and obj is self.viewer and event.key() in _NUDGE:
             self.nudge(*_NUDGE[event.key()])
             return True
@@ -401,6 +443,23 @@ class MainWindow(ExportMixin, QMainWindow):
                     self.viewer.set_show_before(t == QEvent.Type.KeyPress)
                 return True
         return super().eventFilter(obj, event)
+
+    def _is_app_shortcut(self, field: QWidget, event) -> bool:
+        """A key pressed in a text field is one of the window's shortcuts that the field should not keep.
+
+        The field keeps select-all, copy, cut and paste, and undo/redo while the user is typing in it
+        (that undoes the typed text); everything else a window action is bound to is the window's (under
+        X11's key bindings a field would otherwise take Ctrl+U as "delete the line" and Ctrl+E as "end")."""
+        M = Qt.KeyboardModifier
+        if not event.modifiers() & (M.ControlModifier | M.AltModifier | M.MetaModifier):
+            return False  # plain keys (digits, arrows, Enter) are typing
+        if any(event.matches(k) for k in _FIELD_KEYS):
+            return False
+        if any(event.matches(k) for k in _TYPING_KEYS) and is_typing(field):
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        return any(a.isEnabled() and any(sc.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch for sc in a.shortcuts())
+                   for a in self.actions_by_name.values())
 
     def dragEnterEvent(self, event) -> None:
         if any(u.isLocalFile() for u in event.mimeData().urls()):

@@ -3,12 +3,15 @@
 :func:`load_photo` turns a JPEG, PNG, TIFF, WebP, BMP or HEIC/HEIF file into an upright (EXIF orientation
 applied) RGB array plus optional alpha and the metadata that export needs (EXIF with Orientation reset to 1,
 the ICC profile, focal lengths for the capture camera). Every refusal is an :class:`ImageLoadError` with one
-sentence naming the file and what is wrong: missing, empty, not an image, truncated, over
-:data:`MAX_PIXELS`, or smaller than :data:`MIN_SIDE`.
+sentence naming the file and what is wrong: missing, not a regular file (a named pipe, a device), empty, over
+:data:`MAX_FILE_BYTES`, not an image, truncated, over :data:`MAX_PIXELS`, or smaller than :data:`MIN_SIDE`.
+Damage the decoder gets past (corrupt JPEG entropy-coded data) is not refused: the photo loads and says so in
+:attr:`Photo.warnings`.
 
 What this module must not do: import Qt; modify, lock or write anything next to the input file (the bytes are
 read once and decoded from memory); colour-manage anything but CMYK (which has no RGB to show otherwise);
-decode pixels before the size has been checked against :data:`MAX_PIXELS`.
+decode pixels before the size has been checked against :data:`MAX_PIXELS`; open anything but a regular file
+(a named pipe would block forever, a device never ends); read more than :data:`MAX_FILE_BYTES`.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ import contextlib
 import functools
 import io
 import math
+import mmap
 import os
 import re
+import stat
 import struct
+import sys
+import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +40,9 @@ from super_gui.errors import ImageLoadError
 
 MAX_PIXELS = 100_000_000
 MIN_SIDE = 64
+# No photo under MAX_PIXELS needs more: 16-bit RGBA stored uncompressed is 8 bytes a pixel, plus 100 MB for
+# metadata and container. The file's size is checked before a byte is read.
+MAX_FILE_BYTES = MAX_PIXELS * 8 + 100_000_000
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif")
 
 _SUPPORTED_TEXT = "JPEG, PNG, TIFF, WebP, BMP, HEIC/HEIF"
@@ -62,6 +73,12 @@ class PhotoMetadata:
     icc_profile: bytes | None  # the file's ICC profile; None if absent or if CMYK was converted to sRGB
     bit_depth: int  # 8 or 16 bits per channel of Photo.rgb
     source_size: tuple[int, int]  # (width, height) as stored in the file, before orientation
+    # How the original JPEG was encoded, for an export "like the original". Subsampling is "4:4:4", "4:2:2" or
+    # "4:2:0" (the one of those with the same chroma resolution); None for grayscale, CMYK and non-JPEG files.
+    jpeg_subsampling: str | None = None
+    # The IJG quality (1-100) whose standard tables are closest to the file's quantisation tables (exact for
+    # files written by libjpeg and Pillow, the nearest equivalent for a camera's own tables); None if no JPEG.
+    jpeg_quality: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,13 +87,15 @@ class Photo:
 
     ``rgb`` is (H, W, 3) C-contiguous uint8, or uint16 for 16-bit sources; sRGB-ish (the file's ICC profile
     is in ``meta.icc_profile`` but not applied). ``alpha`` is (H, W) of the same dtype, or None when the source
-    has no transparency (a palette or colour key with transparency counts as alpha).
+    has no transparency (a palette or colour key with transparency counts as alpha). ``warnings`` are sentences
+    for the user about damage the decoder got past (each names the file; show them, the photo still loads).
     """
 
     path: Path
     rgb: np.ndarray
     alpha: np.ndarray | None
     meta: PhotoMetadata
+    warnings: tuple[str, ...] = ()
 
     @property
     def width(self) -> int:
@@ -108,9 +127,11 @@ def load_photo(path: str | os.PathLike[str]) -> Photo:
     path = Path(path)
     name = path.name or str(path)
     data = _read_file(path, name)
-    with _pillow_quiet(), _open_image(name, io.BytesIO(data), data[:32]) as im:
+    with _pillow_quiet(), _open_image(name, io.BytesIO(data), data[:32], data) as im:
         fmt = "JPEG" if im.format == "MPO" else str(im.format)
         orientation = _header_orientation(im)
+        # Before Pillow decodes: the check's own decode then never adds to the memory the pixels take.
+        found = _jpeg_decoder_warnings(name, data) if fmt == "JPEG" else ()
         decoded16 = _decode_16bit_color(im, data)
         if decoded16 is not None:
             rgb, alpha = decoded16
@@ -137,11 +158,13 @@ def load_photo(path: str | os.PathLike[str]) -> Photo:
             icc_profile=icc or None,
             bit_depth=bit_depth,
             source_size=_stored_size(im),
+            jpeg_subsampling=_jpeg_subsampling(im) if fmt == "JPEG" else None,
+            jpeg_quality=_jpeg_quality(im) if fmt == "JPEG" else None,
         )
     rgb.setflags(write=False)
     if alpha is not None:
         alpha.setflags(write=False)
-    return Photo(path=path, rgb=rgb, alpha=alpha, meta=meta)
+    return Photo(path=path, rgb=rgb, alpha=alpha, meta=meta, warnings=found)
 
 
 def read_image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -152,17 +175,22 @@ def read_image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     """
     path = Path(path)
     name = path.name or str(path)
-    _check_path(path, name)
     try:
-        with open(path, "rb") as f:
+        with _open_regular_file(path, name) as f:
             head = f.read(32)
             if not head:
                 raise ImageLoadError(f"{name} is empty (0 bytes).")
             f.seek(0)
-            with _pillow_quiet(), _open_image(name, f, head) as im:
-                w, h = im.size
-                turned = not _decoder_turns_upright(im) and _header_orientation(im) >= 5
-                return (int(h), int(w)) if turned else (int(w), int(h))
+            # The JPEG marker check looks through the file without reading it all.
+            whole = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if head.startswith(_JPEG_SOI) else None
+            try:
+                with _pillow_quiet(), _open_image(name, f, head, whole) as im:
+                    w, h = im.size
+                    turned = not _decoder_turns_upright(im) and _header_orientation(im) >= 5
+                    return (int(h), int(w)) if turned else (int(w), int(h))
+            finally:
+                if whole is not None:
+                    whole.close()
     except OSError as e:
         raise _os_error(name, e) from None
 
@@ -183,30 +211,66 @@ def _pillow_quiet() -> Iterator[None]:
         yield
 
 
-def _check_path(path: Path, name: str) -> None:
-    if path.is_dir():
+def _check_kind(name: str, st: os.stat_result) -> None:
+    """Refuse anything but a regular file of at most MAX_FILE_BYTES (a folder, a named pipe, a device...)."""
+    if stat.S_ISDIR(st.st_mode):
         raise ImageLoadError(f"{name} is a folder, not an image file.")
-    if not path.exists():
-        raise ImageLoadError(f"{name} does not exist.")
+    if not stat.S_ISREG(st.st_mode):
+        kind = (
+            "a named pipe" if stat.S_ISFIFO(st.st_mode)
+            else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "a socket" if stat.S_ISSOCK(st.st_mode)
+            else "not a file"
+        )
+        raise ImageLoadError(f"{name} is not a regular file (it is {kind}); super_gui reads photo files only.")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ImageLoadError(f"{name} is {_file_size(st.st_size)}; super_gui refuses files over {_file_size(MAX_FILE_BYTES)}.")
+
+
+def _file_size(size: int) -> str:
+    return f"{size / 1e6:.0f} MB" if size < 1e9 else f"{size / 1e9:.1f}".removesuffix(".0") + " GB"
 
 
 def _os_error(name: str, e: OSError) -> ImageLoadError:
-    if isinstance(e, FileNotFoundError):  # deleted since _check_path looked
+    if isinstance(e, FileNotFoundError):  # a dangling link, or deleted since it was looked at
         return ImageLoadError(f"{name} does not exist.")
     reason = "permission denied" if isinstance(e, PermissionError) else (e.strerror or "unknown error").lower()
     return ImageLoadError(f"{name} cannot be read: {reason.rstrip('.')}.")
 
 
+def _open_regular_file(path: Path, name: str) -> BinaryIO:
+    """``path`` opened for reading once it is known to be a regular file of an acceptable size.
+
+    The kind is checked before opening (opening a named pipe blocks until someone writes to it) and again on
+    the open file, without blocking, in case the path was swapped in between. OSError is the caller's to turn
+    into a sentence (see :func:`_os_error`).
+    """
+    try:
+        _check_kind(name, os.stat(path))
+    except FileNotFoundError:
+        raise ImageLoadError(f"{name} does not exist.") from None
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        _check_kind(name, os.fstat(fd))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return open(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _read_file(path: Path, name: str) -> bytes:
     """All the bytes of ``path``, read once so the file is never held open while decoding."""
-    _check_path(path, name)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        with _open_regular_file(path, name) as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise _os_error(name, e) from None
     if not data:
         raise ImageLoadError(f"{name} is empty (0 bytes).")
+    if len(data) > MAX_FILE_BYTES:  # it grew while being read
+        raise ImageLoadError(f"{name} is over {_file_size(MAX_FILE_BYTES)}; super_gui refuses files over {_file_size(MAX_FILE_BYTES)}.")
     return data
 
 
@@ -225,9 +289,15 @@ def _megapixels(pixels: int) -> str:
     return f"{pixels / 1e6:.1f}".removesuffix(".0") + " megapixels"
 
 
-def _open_image(name: str, fp: BinaryIO, head: bytes) -> Image.Image:
-    """Open lazily (header only) and check the size; pixels are not decoded yet."""
+def _open_image(name: str, fp: BinaryIO, head: bytes, whole: bytes | mmap.mmap | None) -> Image.Image:
+    """Open lazily (header only) and check the size; pixels are not decoded yet.
+
+    ``whole`` is the file's content (bytes or a read-only map) for the JPEG marker check; None skips it.
+    """
     formats: tuple[str, ...] = _PIL_FORMATS
+    if whole is not None and head.startswith(_JPEG_SOI) and _jpeg_junk_before_frame(whole) > _JPEG_JUNK_LIMIT:
+        # Pillow would step through such junk a byte at a time (~80 ms a megabyte) before refusing it.
+        raise ImageLoadError(f"{name} is truncated or corrupt: no JPEG picture header after its start marker.")
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
         if not _heif_opener_available():
             raise ImageLoadError(
@@ -256,6 +326,45 @@ def _open_image(name: str, fp: BinaryIO, head: bytes) -> Image.Image:
     return im
 
 
+_JPEG_SOI = b"\xff\xd8\xff"
+_JPEG_JUNK_LIMIT = 1 << 16  # bytes outside any segment tolerated before the frame header (libjpeg skips them too)
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # frame headers; C4/C8/CC are DHT, JPG, DAC
+_JPEG_STANDALONE = frozenset(range(0xD0, 0xD9)) | {0x00, 0x01}  # RSTn, SOI, stuffing, TEM: no length field
+
+
+def _jpeg_junk_before_frame(buf: bytes | mmap.mmap) -> int:
+    """How many bytes of a JPEG belong to no segment before its frame header (SOFn); a tidy file has none.
+
+    Walks the segments by their lengths (a jump each, however big the EXIF or ICC blocks are) and stops
+    counting a little past :data:`_JPEG_JUNK_LIMIT`, so the walk is quick whatever follows the start marker.
+    The end of the data or a scan before the frame header stop it too: the decoder then says what is wrong.
+    """
+    pos, junk, end = 2, 0, len(buf)
+    while pos < end and junk <= _JPEG_JUNK_LIMIT:
+        if buf[pos] != 0xFF:
+            found = buf.find(b"\xff", pos, pos + _JPEG_JUNK_LIMIT + 1)
+            stop = found if found >= 0 else min(end, pos + _JPEG_JUNK_LIMIT + 1)
+            junk, pos = junk + stop - pos, stop
+            continue
+        fill = pos
+        while fill < end and buf[fill] == 0xFF and fill - pos <= _JPEG_JUNK_LIMIT:
+            fill += 1
+        junk += fill - pos - 1  # a marker may follow any number of 0xFF fill bytes; a few are fine
+        if fill >= end or buf[fill] == 0xFF:
+            pos = fill
+            continue
+        marker, pos = buf[fill], fill + 1
+        if marker in _JPEG_SOF or marker in (0xD9, 0xDA):  # the frame; or the end or a scan without one
+            break
+        if marker in _JPEG_STANDALONE:  # out of place before a frame: count it as junk
+            junk += 2
+            continue
+        if pos + 2 > end:
+            break
+        pos += (buf[pos] << 8) | buf[pos + 1]
+    return junk
+
+
 def _has_supported_signature(head: bytes) -> bool:
     """Whether the first bytes are those of a supported format (JPEG, PNG, TIFF, WebP, BMP, HEIF)."""
     signatures = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"BM")
@@ -267,6 +376,65 @@ def _corrupt(name: str, e: BaseException) -> ImageLoadError:
     if not re.search(r"[A-Za-z]{3}", detail) or len(detail) > 120:
         detail = ""  # bare error codes ("-2") or long dumps tell the user nothing
     return ImageLoadError(f"{name} is truncated or corrupt" + (f": {detail}." if detail else "."))
+
+
+# The first warning libjpeg prints about damaged data (it prints only the first); benign notes (an unknown JFIF
+# revision, an Adobe transform code) are not about the picture and are not reported.
+_LIBJPEG_DAMAGE = re.compile(
+    r"^(Corrupt JPEG data|Premature end of JPEG file|Invalid SOS parameters|Inconsistent progression)[^\n]*", re.M
+)
+_STDERR_LOCK = threading.Lock()
+
+
+def _jpeg_decoder_warnings(name: str, data: bytes) -> tuple[str, ...]:
+    """A sentence for the user when libjpeg reports damaged data that it decodes past (garbled, not refused).
+
+    Pillow's decoder swallows libjpeg's warnings, so OpenCV decodes the file a second time at 1/8 scale (the
+    entropy-coded data is still read in full; ~15-40 ms for 12 MP) with the process's stderr going to a
+    temporary file, where libjpeg writes them. Anything else written to stderr meanwhile is passed on.
+    """
+    import cv2
+
+    try:
+        with _stderr_captured() as captured:
+            cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8 | cv2.IMREAD_IGNORE_ORIENTATION)
+    except OSError:  # no usable stderr to redirect: the check is skipped, the photo still loads
+        return ()
+    found = _LIBJPEG_DAMAGE.search(captured[0])
+    if found is None:
+        return ()
+    said = found[0].strip().rstrip(".")
+    said = said[0].lower() + said[1:] if said.startswith("Corrupt") or said.startswith("Premature") else said
+    return (f"{name} has corrupt image data (the JPEG decoder says: {said}); parts of the picture may be garbled.",)
+
+
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[list[str]]:
+    """File descriptor 2 goes to a temporary file inside; yields a list that then holds its text.
+
+    What is not libjpeg's damage report is written back to the real stderr afterwards, so other threads'
+    messages are delayed, never lost. One capture at a time (a lock), as fd 2 is the whole process's.
+    """
+    captured: list[str] = [""]
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield captured
+            finally:
+                with contextlib.suppress(Exception):
+                    sys.stderr.flush()
+                os.dup2(saved, 2)
+        finally:
+            os.close(saved)
+        sink.seek(0)
+        captured[0] = sink.read().decode("utf-8", "replace")
+        others = _LIBJPEG_DAMAGE.sub("", captured[0]).replace("\n\n", "\n").lstrip("\n")
+        if others:
+            os.write(2, others.encode("utf-8", "replace"))
 
 
 def _decode(name: str, im: Image.Image) -> None:
@@ -342,17 +510,23 @@ def _decode_16bit_color(im: Image.Image, data: bytes) -> tuple[np.ndarray, np.nd
 
 
 def _tiff_with_orientation_1(data: bytes) -> bytes | None:
-    """A copy of classic-TIFF bytes whose first IFD says Orientation 1; None if it cannot be patched."""
+    """A copy of TIFF or BigTIFF bytes whose first IFD says Orientation 1; None if it cannot be patched."""
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
     try:
-        if order is None or struct.unpack_from(order + "H", data, 2)[0] != 42:
-            return None  # not a classic TIFF (BigTIFF): Pillow will decode it
-        ifd = struct.unpack_from(order + "I", data, 4)[0]
-        for i in range(struct.unpack_from(order + "H", data, ifd)[0]):
-            entry = ifd + 2 + 12 * i
+        version = struct.unpack_from(order + "H", data, 2)[0] if order else 0
+        if version == 42:  # classic: 4-byte offsets and counts, 12-byte entries
+            ifd = struct.unpack_from(order + "I", data, 4)[0]
+            count, first, size, value = struct.unpack_from(order + "H", data, ifd)[0], ifd + 2, 12, 8
+        elif version == 43:  # BigTIFF: 8-byte offsets and counts, 20-byte entries
+            ifd = struct.unpack_from(order + "Q", data, 8)[0]
+            count, first, size, value = struct.unpack_from(order + "Q", data, ifd)[0], ifd + 8, 20, 12
+        else:
+            return None
+        for i in range(min(count, 4096)):
+            entry = first + size * i
             if struct.unpack_from(order + "HH", data, entry) == (_ORIENTATION, 3):  # a SHORT, stored inline
                 patched = bytearray(data)
-                struct.pack_into(order + "H", patched, entry + 8, 1)
+                struct.pack_into(order + "H", patched, entry + value, 1)
                 return bytes(patched)
     except struct.error:
         pass
@@ -449,6 +623,54 @@ def _positive_float(value: object) -> float | None:
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     return number if math.isfinite(number) and number > 0 else None
+
+
+# The IJG example tables (JPEG standard, Annex K) in natural order, which libjpeg and Pillow scale by quality.
+_IJG_LUMA = (
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+)
+_IJG_CHROMA = (
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
+    47, 66, 99, 99, 99, 99, 99, 99, *([99] * 32),
+)
+
+
+@functools.cache
+def _ijg_tables() -> np.ndarray:
+    """(100, 2, 64) float: log of the baseline luma and chroma tables for IJG qualities 1..100 (jcparam.c)."""
+    quality = np.arange(1, 101)
+    scale = np.where(quality < 50, 5000 // quality, 200 - 2 * quality)[:, None, None]
+    base = np.array([_IJG_LUMA, _IJG_CHROMA])[None]
+    return np.log(np.clip((base * scale + 50) // 100, 1, 255))
+
+
+def _jpeg_quality(im: Image.Image) -> int | None:
+    """The IJG quality whose scaled standard tables are closest (in log ratio) to the file's; None without tables."""
+    try:
+        tables = [np.asarray(im.quantization[i], dtype=np.float64) for i in sorted(im.quantization)[:2]]  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if not tables or any(t.shape != (64,) or not (t >= 1).all() for t in tables):
+        return None
+    found = np.log(np.clip(np.stack(tables), 1, 255))
+    error = np.abs(_ijg_tables()[:, : len(tables)] - found[None]).sum(axis=(1, 2))
+    best = np.flatnonzero(error <= error.min() + 1e-9)  # several qualities can share one table set
+    return int(round(best.mean())) + 1
+
+
+def _jpeg_subsampling(im: Image.Image) -> str | None:
+    """"4:4:4", "4:2:2" or "4:2:0" by how many luma samples share a chroma sample; None unless YCbCr-like."""
+    layers = getattr(im, "layer", None)
+    if not layers or len(layers) != 3:
+        return None
+    try:
+        (_, h0, v0, _), (_, h1, v1, _), (_, h2, v2, _) = layers
+        shared = (h0 * v0) / max(h1 * v1, h2 * v2)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return "4:4:4" if shared <= 1 else "4:2:2" if shared < 4 else "4:2:0"
 
 
 def _clean_text(value: object) -> str | None:

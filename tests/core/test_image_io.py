@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -583,3 +584,199 @@ def test_bomb_header_is_refused_quickly(tmp_path):
     with pytest.raises(ImageLoadError, match="megapixels"):
         load_photo(path)
     assert time.perf_counter() - start < 0.5  # refused from the header, nothing decoded
+
+
+# --- only regular files, bounded reads (issue 10, item 6) ---------------------------------------------------
+
+
+def _finishes(fn, seconds: float = 5.0) -> tuple[bool, BaseException | None]:
+    """Run ``fn`` in a daemon thread; (finished in time, what it raised)."""
+    import threading
+
+    outcome: list[BaseException | None] = []
+
+    def run():
+        try:
+            fn()
+            outcome.append(None)
+        except BaseException as e:  # noqa: BLE001 - handed back to the test
+            outcome.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return (not thread.is_alive(), outcome[0] if outcome else None)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_named_pipe_is_refused_without_hanging(tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    try:
+        for fn in (load_photo, read_image_size):
+            done, error = _finishes(lambda: fn(fifo))
+            assert done, f"{fn.__name__} hangs on a named pipe"
+            assert isinstance(error, ImageLoadError)
+            assert str(error) == "pipe.jpg is not a regular file (it is a named pipe); super_gui reads photo files only."
+    finally:
+        with contextlib.suppress(OSError):  # a hung reader would still wait: give it an end of file
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_device_behind_a_symlink_is_refused(tmp_path):
+    link = tmp_path / "zero.jpg"
+    link.symlink_to("/dev/zero")
+    for fn in (load_photo, read_image_size):
+        done, error = _finishes(lambda: fn(link), 2.0)
+        assert done and isinstance(error, ImageLoadError)
+        assert str(error) == "zero.jpg is not a regular file (it is a device); super_gui reads photo files only."
+
+
+def test_symlink_loop_is_refused(tmp_path):
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)
+    for fn in (load_photo, read_image_size):
+        with pytest.raises(ImageLoadError, match=r"^loop\.jpg cannot be read: too many levels of symbolic links\.$"):
+            fn(loop)
+
+
+def test_file_over_the_size_cap_is_refused_before_reading(tmp_path):
+    import time
+
+    path = tmp_path / "huge.jpg"
+    with open(path, "wb") as f:  # sparse: nothing is really written
+        f.write(b"\xff\xd8\xff\xe0")
+        f.truncate(1_000_000_000)
+    assert image_io.MAX_FILE_BYTES >= MAX_PIXELS * 8  # room for 16-bit RGBA stored uncompressed
+    start = time.perf_counter()
+    for fn in (load_photo, read_image_size):
+        with pytest.raises(ImageLoadError, match=r"^huge\.jpg is 1 GB; super_gui refuses files over 900 MB\.$"):
+            fn(path)
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("junk", [b"\x00", b"\xff", b"\x00\xff"])
+def test_junk_after_the_jpeg_start_marker_is_refused_quickly(tmp_path, junk):
+    import time
+
+    path = _write(tmp_path / "junk.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+                  + junk * (24_000_000 // len(junk)))
+    start = time.perf_counter()
+    for fn in (load_photo, read_image_size):
+        with pytest.raises(ImageLoadError, match=r"^junk\.jpg is truncated or corrupt"):
+            fn(path)
+    assert time.perf_counter() - start < 1.0  # Pillow alone scans such junk at ~80 ms per MB
+
+
+def test_a_few_stray_bytes_between_jpeg_segments_still_load(tmp_path, upright):
+    buf = io.BytesIO()
+    Image.fromarray(upright).save(buf, format="JPEG", quality=90)
+    data = buf.getvalue()
+    after_app0 = 4 + struct.unpack(">H", data[4:6])[0]
+    path = _write(tmp_path / "stray.jpg", data[:after_app0] + b"\x00" * 5 + data[after_app0:])  # so does libjpeg
+    assert load_photo(path).rgb.shape == (96, 128, 3)
+
+
+# --- decoder warnings: corrupt data that still decodes --------------------------------------------------
+
+
+def _jpeg_bytes(rgb: np.ndarray, **options) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", **options)
+    return buf.getvalue()
+
+
+def _corrupt_middle(data: bytes) -> bytes:
+    """Random bytes over 200 bytes in the middle of the entropy-coded data (libjpeg decodes on, garbled)."""
+    noise = np.random.default_rng(0).integers(0, 256, 200, dtype=np.uint8).tobytes()
+    mid = len(data) // 2
+    return data[:mid] + noise + data[mid + 200 :]
+
+
+def test_clean_photo_has_no_warnings(tmp_path, upright, capfd):
+    photo = load_photo(_write(tmp_path / "clean.jpg", _jpeg_bytes(upright, quality=90)))
+    assert photo.warnings == ()
+    assert load_photo(_save(tmp_path / "clean.png", (80, 80))).warnings == ()
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("damage", ["noise", "cut_with_end_marker"])
+def test_corrupt_jpeg_data_is_a_warning(tmp_path, damage, capfd):
+    data = _jpeg_bytes(skdata.astronaut(), quality=90)
+    bad = _corrupt_middle(data) if damage == "noise" else data[: len(data) // 2] + b"\xff\xd9"
+    path = _write(tmp_path / "damaged.jpg", bad)
+    photo = _load_untouched(path)  # still a photo: the decoder got through, with garbage
+    assert photo.rgb.shape == (512, 512, 3)
+    assert len(photo.warnings) == 1
+    (warning,) = photo.warnings
+    assert warning.startswith("damaged.jpg has corrupt image data (the JPEG decoder says: ")
+    assert warning.endswith("); parts of the picture may be garbled.") and "\n" not in warning
+    assert capfd.readouterr().err == ""  # the decoder's own message does not leak to stderr
+
+
+def test_warning_check_keeps_other_stderr_output(tmp_path, capfd):
+    import sys
+
+    print("before", file=sys.stderr)
+    path = _write(tmp_path / "damaged.jpg", _corrupt_middle(_jpeg_bytes(skdata.astronaut(), quality=90)))
+    assert load_photo(path).warnings
+    print("after", file=sys.stderr)
+    assert capfd.readouterr().err == "before\nafter\n"
+
+
+# --- 16-bit BigTIFF (issue 10, item 8) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16bit_bigtiff_stays_16bit(tmp_path, orientation, channels):
+    tifffile = pytest.importorskip("tifffile")
+    stored = np.random.default_rng(orientation + channels).integers(0, 65536, (70, 90, channels), dtype=np.uint16)
+    path = tmp_path / "big.tif"
+    extra = {"extrasamples": ["unassalpha"]} if channels == 4 else {}
+    tifffile.imwrite(path, stored, bigtiff=True, photometric="rgb", extratags=[(0x0112, "H", 1, orientation, True)], **extra)
+    assert path.read_bytes()[2:4] == b"+\x00"  # BigTIFF
+    photo = _load_untouched(path)
+    assert photo.meta.bit_depth == 16 and photo.rgb.dtype == np.uint16 and photo.meta.orientation == orientation
+    np.testing.assert_array_equal(photo.rgb, image_io._apply_orientation(stored[..., :3], orientation))
+    if channels == 4:
+        np.testing.assert_array_equal(photo.alpha, image_io._apply_orientation(stored[..., 3], orientation))
+    else:
+        assert photo.alpha is None
+
+
+# --- the original's JPEG encoding (issue 10, item 12) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0"])
+def test_jpeg_subsampling_is_reported(tmp_path, upright, subsampling):
+    path = _write(tmp_path / "s.jpg", _jpeg_bytes(upright, quality=90, subsampling=subsampling))
+    assert load_photo(path).meta.jpeg_subsampling == subsampling
+
+
+def test_jpeg_quality_is_estimated_from_the_tables(tmp_path, upright):
+    misses = {}
+    for quality in list(range(50, 99)) + [10, 25, 30, 99, 100]:
+        path = _write(tmp_path / "q.jpg", _jpeg_bytes(upright, quality=quality))
+        estimate = load_photo(path).meta.jpeg_quality
+        if estimate is None or abs(estimate - quality) > (1 if quality >= 50 else 3):
+            misses[quality] = estimate
+    assert misses == {}
+
+
+def test_jpeg_quality_of_grayscale_and_custom_tables(tmp_path, upright):
+    gray = Image.fromarray(upright).convert("L")
+    gray.save(tmp_path / "g.jpg", quality=80)
+    meta = load_photo(tmp_path / "g.jpg").meta
+    assert meta.jpeg_subsampling is None and abs(meta.jpeg_quality - 80) <= 1
+    flat = [3] * 64  # not an IJG table: still a quality, the closest one
+    Image.fromarray(upright).save(tmp_path / "flat.jpg", qtables=[flat, flat])
+    assert 1 <= load_photo(tmp_path / "flat.jpg").meta.jpeg_quality <= 100
+
+
+def test_non_jpeg_has_no_jpeg_encoding(tmp_path, upright):
+    Image.fromarray(upright).save(tmp_path / "p.png")
+    meta = load_photo(tmp_path / "p.png").meta
+    assert meta.jpeg_subsampling is None and meta.jpeg_quality is None

@@ -127,6 +127,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     photo = load_photo(args.photo)
     t_load = time.perf_counter() - t0
+    for warning in photo.warnings:  # damage the decoder got past: the photo is still edited
+        print(f"warning: {warning}", file=sys.stderr)
     analysis = analyze_photo(photo, face_index=args.face, capture_focal_35mm=args.capture_focal)
     _refuse_ambiguous(analysis, photo.path.name)
     timings = {"load": t_load, **analysis.timings_s, "total": time.perf_counter() - t0}

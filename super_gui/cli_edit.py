@@ -64,6 +64,8 @@ def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: V
     t = time.perf_counter()
     photo = load_photo(photo_path)
     timings["load"] = time.perf_counter() - t
+    for warning in photo.warnings:  # damage the decoder got past: the photo is still edited
+        print(f"warning: {warning}", file=sys.stderr)
     prepared = prepare(photo, face_index=args.face, capture_focal_35mm=args.capture_focal, distance_cm=args.distance_cm)
     faces = prepared.analysis.faces
     if faces.ambiguous:

@@ -91,6 +91,7 @@ class FaceAnalysis:
     image_size: tuple[int, int]  # (width, height) of the full-resolution photo
     timings_s: dict[str, float] = field(default_factory=dict)
     chosen_by_user: bool = False
+    problems: tuple[str | None, ...] = ()  # per face: why it cannot be edited (cut off, too small), or None
 
     @property
     def face(self) -> Face:
@@ -101,8 +102,12 @@ class FaceAnalysis:
         """Several faces of similar size and none asked for: which one to edit is the user's call."""
         if self.chosen_by_user or len(self.faces) < 2:
             return False
-        sizes = sorted((f.eye_distance_px for f in self.faces), reverse=True)
-        return sizes[1] >= AMBIGUOUS_SIZE_RATIO * sizes[0]
+        sizes = sorted((f.eye_distance_px for i, f in enumerate(self.faces) if self.usable(i)), reverse=True)
+        return len(sizes) > 1 and sizes[1] >= AMBIGUOUS_SIZE_RATIO * sizes[0]
+
+    def usable(self, index: int) -> bool:
+        """The face can be edited (whole in the picture, large enough); see ``problems``."""
+        return not self.problems or self.problems[index] is None
 
     def describe_faces(self) -> str:
         """'0 (left, pupils 67 px apart), 1 (centre, 84 px), ...' for messages."""
@@ -292,20 +297,28 @@ def analyze_faces(rgb8: np.ndarray, face_index: int | None = None, *, name: str 
         )
     else:
         chosen = face_index
-    face = faces[chosen]
-    which = f"Face {chosen} of {name}" if len(faces) > 1 else f"The face in {name}"
+    # Only the edited face must be whole and large enough: other people may be cut off by the frame.
+    problems = tuple(face_problem(f, w, h, f"Face {i} of {name}" if len(faces) > 1 else f"The face in {name}")
+                     for i, f in enumerate(faces))
+    if face_index is None and problems[chosen] is not None and any(p is None for p in problems):
+        chosen = max((i for i, p in enumerate(problems) if p is None), key=lambda i: faces[i].eye_distance_px)
+    if problems[chosen] is not None:
+        raise FaceAnalysisError(problems[chosen])
+    return FaceAnalysis(tuple(faces), chosen, mask, (w, h), timings, chosen_by_user=face_index is not None, problems=problems)
+
+
+def face_problem(face: Face, w: int, h: int, which: str) -> str | None:
+    """Why ``face`` of a (w, h) photo cannot be edited (``which`` names it), or None when it can."""
     oval = face.oval_px
     x0, y0, x1, y1 = face.bbox
     margin = 0.02 * max(x1 - x0, y1 - y0)  # landmark jitter at a face touching the border
     outside = (oval[:, 0] < -margin) | (oval[:, 0] > w - 1 + margin) | (oval[:, 1] < -margin) | (oval[:, 1] > h - 1 + margin)
     if outside.any():
-        raise FaceAnalysisError(f"{which} is cut off by the image border; super_gui needs the whole face in the picture.")
+        return f"{which} is cut off by the image border; super_gui needs the whole face in the picture."
     if face.eye_distance_px < MIN_EYE_DISTANCE_PX:
-        raise FaceAnalysisError(
-            f"{which} is too small: its pupils are {face.eye_distance_px:.0f} px apart and super_gui needs at least "
-            f"{MIN_EYE_DISTANCE_PX:.0f} px (about 60 px across the eyes); use a larger photo or a closer shot."
-        )
-    return FaceAnalysis(tuple(faces), chosen, mask, (w, h), timings, chosen_by_user=face_index is not None)
+        return (f"{which} is too small: its pupils are {face.eye_distance_px:.0f} px apart and super_gui needs at least "
+                f"{MIN_EYE_DISTANCE_PX:.0f} px (about 60 px across the eyes); use a larger photo or a closer shot.")
+    return None
 
 
 def person_mask_at(analysis: FaceAnalysis, width: int, height: int) -> np.ndarray:

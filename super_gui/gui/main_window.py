@@ -22,7 +22,7 @@ from super_gui.gui.exporting import ExportMixin
 from super_gui.gui.limits import LimitsReadout
 from super_gui.gui.mesh_view import MeshPanel
 from super_gui.gui.session import EditSession, LoadedPhoto
-from super_gui.gui.undo import CaptureCommand, ViewCommand
+from super_gui.gui.undo import CaptureCommand, FaceCommand, ViewCommand
 from super_gui.gui.viewer import ImageViewer
 from super_gui.gui.workers import Frame
 
@@ -68,6 +68,7 @@ class MainWindow(ExportMixin, QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.view = View()  # the view the controls show (the last one asked for)
         self._picking = False
+        self._view_after_prepare: View | None = None  # the view a face switch (or its undo) comes back with
         self._render_error_shown = False
         self.last_frame: Frame | None = None
         self.last_report: dict | None = None
@@ -197,6 +198,7 @@ class MainWindow(ExportMixin, QMainWindow):
         self._full_original = None
         self.undo_stack.clear()
         self.view = View()
+        self._view_after_prepare = None
         self.controls.set_view(self.view)
         self._set_editable(False, capture=False)
         self.controls.set_supported(None)
@@ -211,6 +213,8 @@ class MainWindow(ExportMixin, QMainWindow):
     def _on_prepared(self, prepared) -> None:
         a = prepared.analysis
         faces = a.faces
+        if self._view_after_prepare is not None:
+            self.view, self._view_after_prepare = self._view_after_prepare, None
         self.controls.set_capture(a.focal.focal_35mm, a.focal.source, a.distance_m * 100.0, a.distance_source)
         if self.view.focal_35mm is not None and self.view.focal_35mm < self.controls.capture_focal:
             self.view = View(self.view.yaw_deg, self.view.pitch_deg, None)
@@ -219,9 +223,10 @@ class MainWindow(ExportMixin, QMainWindow):
         self.limits.set_photo(prepared)
         self.limits.set_view(self.view)
         self._picking = faces.ambiguous and self.session.face_index is None
-        self.viewer.set_faces([f.oval_px for f in faces.faces], faces.chosen, self._picking)
+        self._show_faces()
         self._set_editable(not self._picking, capture=not self._picking)
         self._show_estimates(a)
+        self.viewer.set_prompt(f"{len(faces.faces)} faces of similar size: click the face to edit" if self._picking else None)
         if self._picking:
             self.set_status(f"This photo has {len(faces.faces)} faces of similar size: click the face to edit.")
         else:
@@ -241,19 +246,41 @@ class MainWindow(ExportMixin, QMainWindow):
         self.estimates_label.setToolTip("Capture focal (35 mm-equivalent), distance to the eyes, head pose "
                                         "relative to the line of sight, faces found")
 
+    def _show_faces(self) -> None:
+        faces = self.session.current.analysis.faces
+        self.viewer.set_faces([f.oval_px for f in faces.faces], faces.chosen, self._picking,
+                              [faces.usable(i) for i in range(len(faces.faces))])
+
     def _on_face_picked(self, index: int) -> None:
         if self.session.current is None or self.session.running:
             return
         faces = self.session.current.analysis.faces
+        if not faces.usable(index):
+            problem = faces.problems[index]
+            why = problem.split(" is ", 1)[1] if " is " in problem else problem
+            message = f"Face {index + 1} cannot be edited: it is {why}"
+            self.set_status(message)
+            self.viewer.set_prompt(message.split(";")[0] + (": click another face" if self._picking else ""))
+            return
         if index == faces.chosen:
             if self._picking:  # the default face was the right one: no need to analyse again
                 self._picking = False
                 self.session.face_index = index
-                self.viewer.set_faces([f.oval_px for f in faces.faces], index, False)
+                self._show_faces()
+                self.viewer.set_prompt(None)
                 self._set_editable(True)
                 self.set_status(f"Editing face {index + 1}.")
                 self._update_actions()
             return
+        if self._picking:  # the first choice of face: nothing to undo yet
+            self._switch_face(index, View())
+        else:  # one undo step: undo goes back to this face as it is now
+            self.undo_stack.push(FaceCommand((faces.chosen, self.view), (index, View()), self._switch_face))
+
+    def _switch_face(self, index: int, view: View) -> None:
+        """Edit face ``index`` (analysed again), starting from ``view``."""
+        self._view_after_prepare = view
+        self.viewer.set_prompt(None)
         self._show_progress(0.0, f"Analysing face {index + 1}…", cancellable=True)
         self._set_editable(False, capture=False)
         s = self.session
@@ -272,6 +299,8 @@ class MainWindow(ExportMixin, QMainWindow):
 
     def set_view(self, view: View) -> None:
         """Show ``view`` (undo/redo, scripts): controls and a settled frame."""
+        if self._view_after_prepare is not None:  # a face is being analysed: it comes back with this view
+            self._view_after_prepare = view
         self.view = view
         self.controls.set_view(view)
         self.limits.set_view(view)

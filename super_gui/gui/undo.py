@@ -65,3 +65,19 @@ class CaptureCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._apply(self.old)
+
+
+class FaceCommand(QUndoCommand):
+    """Switch the edited face of a group photo: ``old`` and ``new`` are (face index, View), the face and
+    the view it is edited with. Undo goes back to the old face with its own view (re-analyses), so the
+    view steps below this one on the stack always meet the face they were made on."""
+
+    def __init__(self, old: tuple[int, View], new: tuple[int, View], apply: Callable[[int, View], None]):
+        super().__init__(f"Edit face {new[0] + 1}")
+        self.old, self.new, self._apply = old, new, apply
+
+    def redo(self) -> None:
+        self._apply(*self.new)
+
+    def undo(self) -> None:
+        self._apply(*self.old)

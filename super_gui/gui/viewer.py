@@ -42,6 +42,8 @@ class ImageViewer(QWidget):
         self._after: tuple[np.ndarray, QImage] | None = None
         self._before: tuple[np.ndarray, QImage] | None = None
         self._faces: list[QPolygonF] = []
+        self._usable: list[bool] = []
+        self._prompt = ""  # a line shown over the top of the picture ("click the face to edit")
         self._chosen = -1
         self._picking = False
         self._hover = -1
@@ -62,7 +64,8 @@ class ImageViewer(QWidget):
         self._size = (width, height)
         img = (original, qimage_from_rgb(original))
         self._before = self._after = img
-        self._faces, self._chosen, self._picking, self._hover = [], -1, False, -1
+        self._faces, self._usable, self._chosen, self._picking, self._hover = [], [], -1, False, -1
+        self._prompt = ""
         self.fit()
 
     def set_original(self, original: np.ndarray) -> None:
@@ -75,7 +78,7 @@ class ImageViewer(QWidget):
 
     def clear(self) -> None:
         self._size = self._after = self._before = None
-        self._faces = []
+        self._faces, self._usable, self._prompt = [], [], ""
         self.update()
 
     def set_result(self, image: np.ndarray) -> None:
@@ -85,11 +88,27 @@ class ImageViewer(QWidget):
     def result_array(self) -> np.ndarray | None:
         return None if self._after is None else self._after[0]
 
-    def set_faces(self, ovals: list[np.ndarray], chosen: int, picking: bool) -> None:
-        """Outline faces ((n, 2) photo-pixel polygons); ``picking``: a click on one picks it."""
+    def set_faces(self, ovals: list[np.ndarray], chosen: int, picking: bool, usable: list[bool] | None = None) -> None:
+        """Outline faces ((n, 2) photo-pixel polygons); ``picking``: a click on one picks it; ``usable``: per
+        face, whether it can be edited (the others are drawn dotted in red)."""
         self._faces = [QPolygonF([QPointF(float(x), float(y)) for x, y in oval]) for oval in ovals]
+        self._usable = list(usable) if usable is not None else [True] * len(ovals)
         self._chosen, self._picking = chosen, picking
         self.update()
+
+    def set_prompt(self, text: str | None) -> None:
+        """A line of text over the top of the picture (what to do next); None or "" hides it."""
+        self._prompt = text or ""
+        self.update()
+
+    def prompt(self) -> str:
+        return self._prompt
+
+    def chosen_face_centre(self) -> QPointF | None:
+        """The centre of the edited face's outline, in photo pixels (None without faces)."""
+        if not 0 <= self._chosen < len(self._faces):
+            return None
+        return self._faces[self._chosen].boundingRect().center()
 
     def set_show_before(self, on: bool) -> None:
         if on != self.show_before:
@@ -127,8 +146,13 @@ class ImageViewer(QWidget):
             self._centre = QPointF(self._size[0] / 2, self._size[1] / 2)
 
     def actual_size(self) -> None:
-        """100 %: one photo pixel per device pixel."""
+        """100 %: one photo pixel per device pixel, centred on the edited face (the photo's centre without one)."""
         self.set_zoom(1.0)
+        centre = self.chosen_face_centre()
+        if centre is not None and self._size is not None:
+            self._centre = centre
+            self._clamp()
+            self.update()
 
     def zoom(self) -> float:
         return self._scale * self.devicePixelRatioF()
@@ -208,6 +232,32 @@ class ImageViewer(QWidget):
         else:
             p.drawImage(target, after)
         self._draw_faces(p)
+        self._draw_prompt(p, target)
+
+    def outlines_shown(self) -> bool:
+        """Face outlines are drawn: several faces (or one to pick), and never over the Original or the
+        before/after split, which are for looking at the faces, unless a face must be picked."""
+        if len(self._faces) < 2 and not self._picking:
+            return False
+        return self._picking or not (self.show_before or self.split)
+
+    def _draw_prompt(self, p: QPainter, target: QRectF) -> None:
+        if not self._prompt:
+            return
+        visible = target.intersected(QRectF(self.rect()))
+        f = QFont(self.font())
+        f.setPointSizeF(f.pointSizeF() * 1.25)
+        f.setBold(True)
+        p.setFont(f)
+        fm = p.fontMetrics()
+        w = min(visible.width() - 20, fm.horizontalAdvance(self._prompt) + 36)
+        box = QRectF(visible.center().x() - w / 2, visible.top() + 14, w, fm.height() + 18)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(20, 20, 22, 215))
+        p.drawRoundedRect(box, 8, 8)
+        p.setPen(QColor(255, 196, 0))
+        p.drawText(box.adjusted(10, 0, -10, 0), Qt.AlignmentFlag.AlignCenter,
+                   fm.elidedText(self._prompt, Qt.TextElideMode.ElideRight, int(box.width() - 20)))
 
     def _label(self, p: QPainter, text: str, target: QRectF, left: bool) -> None:
         visible = target.intersected(QRectF(self.rect()))
@@ -222,17 +272,18 @@ class ImageViewer(QWidget):
         p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _draw_faces(self, p: QPainter) -> None:
-        if len(self._faces) < 2 and not self._picking:
+        if not self.outlines_shown():
             return
         for i, poly in enumerate(self._faces):
             wpoly = QPolygonF([self.to_widget(q) for q in poly])
             chosen = i == self._chosen and not self._picking
-            colour = QColor(255, 196, 0) if chosen else QColor(255, 255, 255)
+            usable = i >= len(self._usable) or self._usable[i]
+            colour = QColor(255, 196, 0) if chosen else QColor(255, 255, 255) if usable else QColor(214, 72, 60)
             pen = QPen(colour, 3 if i == self._hover else 2)
             if not chosen:
-                pen.setStyle(Qt.PenStyle.DashLine)
+                pen.setStyle(Qt.PenStyle.DashLine if usable else Qt.PenStyle.DotLine)
             p.setPen(pen)
-            p.setBrush(QColor(255, 255, 255, 40) if i == self._hover else Qt.BrushStyle.NoBrush)
+            p.setBrush(QColor(255, 255, 255, 40) if i == self._hover and usable else Qt.BrushStyle.NoBrush)
             p.drawPolygon(wpoly)
             r = wpoly.boundingRect()
             tag = QRectF(r.center().x() - 12, r.top() - 30, 24, 24)
@@ -287,18 +338,19 @@ class ImageViewer(QWidget):
                 self._clamp()
                 self.update()
             return
-        hover = self._face_at(pos) if len(self._faces) > 1 or self._picking else -1
+        hover = self._face_at(pos) if self.outlines_shown() else -1
         if hover != self._hover:
             self._hover = hover
             self.update()
         near_divider = self.split and abs(pos.x() - self._divider_x()) <= DIVIDER_GRAB_PX
         self.setCursor(QCursor(Qt.CursorShape.SplitHCursor if near_divider else
-                               Qt.CursorShape.PointingHandCursor if hover >= 0 else Qt.CursorShape.ArrowCursor))
+                               Qt.CursorShape.ArrowCursor if hover < 0 else Qt.CursorShape.PointingHandCursor
+                               if hover >= len(self._usable) or self._usable[hover] else Qt.CursorShape.ForbiddenCursor))
 
     def mouseReleaseEvent(self, event) -> None:
         drag, self._drag = self._drag, None
         self.unsetCursor()
-        if drag == "pan" and not self._moved and event.button() == Qt.MouseButton.LeftButton and len(self._faces) > 1:
+        if drag == "pan" and not self._moved and event.button() == Qt.MouseButton.LeftButton and self.outlines_shown():
             i = self._face_at(event.position())
             if i >= 0:
                 self.facePicked.emit(i)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 import traceback
@@ -17,6 +18,7 @@ from typing import Sequence
 
 from super_gui import __version__
 from super_gui.core.camera import UNDISTORT_FOCAL_MM
+from super_gui.core.outputs import shown
 from super_gui.errors import UserInputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
@@ -38,6 +40,10 @@ def _face_index(text: str) -> int:
         raise argparse.ArgumentTypeError(f"face index must be a whole number, not {text!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError("face index counts from 0 (the leftmost face)")
+    from super_gui.core.face import MAX_FACES
+
+    if v >= MAX_FACES:
+        raise argparse.ArgumentTypeError(f"face index {v} is beyond the {MAX_FACES} faces super_gui looks for in a photo")
     return v
 
 
@@ -98,11 +104,39 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="allow writing over the input photo")
 
 
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Every numeric option against the range the maths handles, in one plain sentence, before any file is
+    read or made (the capture lens bounds --focal further once the photo's EXIF is read)."""
+    from super_gui.core.analysis import DISTANCE_RANGE_CM
+    from super_gui.core.camera import CAPTURE_FOCAL_RANGE_MM, capture_focal
+
+    if args.capture_focal is not None:
+        capture_focal(None, None, user_focal_35mm=args.capture_focal)  # refuses outside CAPTURE_FOCAL_RANGE_MM
+    if args.command == "analyze":
+        return
+    lo, hi = DISTANCE_RANGE_CM
+    if args.distance_cm is not None and not lo <= args.distance_cm <= hi:
+        raise UserInputError(f"A capture distance of {args.distance_cm:g} cm is not plausible ({lo:g}-{hi:g} cm).")
+    if isinstance(args.quality, int) and not 1 <= args.quality <= 100:
+        raise UserInputError(f"JPEG quality must be 1-100, not {args.quality}.")
+    if args.command == "edit":
+        from super_gui.core.camera import View
+        from super_gui.core.pipeline import MAX_FOCAL_MM, check_view  # the editor's slider ranges
+
+        check_view(View(args.yaw, args.pitch, None), CAPTURE_FOCAL_RANGE_MM[1])
+        f_lo, f_hi = min(10.0, CAPTURE_FOCAL_RANGE_MM[0]), max(MAX_FOCAL_MM, CAPTURE_FOCAL_RANGE_MM[1])
+        if args.capture_focal is not None:  # the range check_view applies for this capture lens
+            f_lo, f_hi = min(10.0, args.capture_focal), max(MAX_FOCAL_MM, args.capture_focal)
+        if args.focal is not None and not f_lo <= args.focal <= f_hi:
+            raise UserInputError(f"A focal length of {args.focal:g} mm is outside the supported range "
+                                 f"({f_lo:g} to {f_hi:g} mm).")
+
+
 def _print_analysis(summary: dict, timings: dict[str, float]) -> None:
     w, h = summary["image_size"]
     pose = summary["head_pose_deg"]
     src = {"exif-35mm": "EXIF FocalLengthIn35mmFilm", "exif-focal-length": "EXIF FocalLength x crop factor", "default": "default for a phone front camera", "user": "given by you"}
-    print(f"photo:            {summary['photo']} ({w}x{h})")
+    print(f"photo:            {shown(summary['photo'])} ({w}x{h})")
     print(f"faces:            {summary['faces']} (using face {summary['face_index']}, counted from the left)")
     print(f"capture focal:    {summary['capture_focal_35mm']:g} mm, 35 mm-equivalent ({src[summary['capture_focal_source']]})")
     print(f"capture distance: {summary['capture_distance_cm']:.1f} cm (from the {'iris distance, 63 mm prior' if summary['capture_distance_source'] == 'iris' else 'value you gave'})")
@@ -124,6 +158,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from super_gui.core.atomic import write_json_atomic
     from super_gui.core.image_io import load_photo
 
+    from super_gui.core.outputs import plan_outputs
+
+    if args.json:  # never over the photo, never through a link: refused before the analysis
+        plan_outputs(args.photo, report=args.json)
     t0 = time.perf_counter()
     photo = load_photo(args.photo)
     t_load = time.perf_counter() - t0
@@ -134,8 +172,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     timings = {"load": t_load, **analysis.timings_s, "total": time.perf_counter() - t0}
     summary = {"photo": str(photo.path), **analysis.summary(), "timings_s": {k: round(v, 4) for k, v in timings.items()}}
     _print_analysis(summary, timings)
+    if analysis.focal.note:
+        print(f"note: {shown(photo.path.name)}: {analysis.focal.note}", file=sys.stderr)
     if args.json:
-        write_json_atomic(args.json, summary)
+        plan = plan_outputs(args.photo, report=args.json)
+        with plan.writing() as w, w.file("report") as tmp:
+            write_json_atomic(tmp, summary)
     return EXIT_OK
 
 
@@ -162,8 +204,43 @@ def open_editor(photo: str | None) -> int:
     return run(photo)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl+C (SIGINT) so that every temporary file is removed on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame) -> None:
+    raise Terminated(signum)
+
+
+def _install_signal_handlers() -> dict[int, object]:
+    """SIGTERM and SIGHUP stop a run as SIGINT does; returns the handlers they replace (main thread only)."""
+    previous: dict[int, object] = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, _raise_terminated)
+        except (ValueError, OSError):  # not the main thread, or not allowed here
+            pass
+    return previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = _install_signal_handlers()
+    try:
+        return _main(argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     from super_gui.core.face import silence_native_logging
 
@@ -172,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not argv or _is_photo_argument(argv):
             return open_editor(argv[0] if argv else None)
         args = parser.parse_args(argv)
+        if args.command in COMMANDS:
+            _check_numbers(args)
         if args.command == "analyze":
             return cmd_analyze(args)
         if args.command in ("edit", "undistort"):
@@ -181,14 +260,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     except UserInputError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {shown(str(e))}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print("interrupted", file=sys.stderr)
-        return 130
+        return 128 + (e.signum if isinstance(e, Terminated) else signal.SIGINT)
     except OSError as e:
         # Output folders that do not exist, full disks, permissions: the user's to fix.
-        print(f"error: {e.strerror or e} ({e.filename})" if e.filename else f"error: {e}", file=sys.stderr)
+        print(f"error: {shown(str(e.strerror or e))} ({shown(str(e.filename))})" if e.filename else f"error: {shown(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except Exception:  # a bug in super_gui
         traceback.print_exc()

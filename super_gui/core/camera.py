@@ -56,12 +56,23 @@ _KNOWN_CROP_FACTORS: tuple[tuple[str, float], ...] = (
 )
 
 
+CAPTURE_FOCAL_RANGE_MM = (5.0, 1200.0)  # 35 mm-equivalent capture focal lengths taken from EXIF or the user
+
+
 @dataclass(frozen=True)
 class CaptureFocal:
-    """The capture lens as a 35 mm-equivalent focal length and where that number came from."""
+    """The capture lens as a 35 mm-equivalent focal length and where that number came from. ``note`` says
+    why an EXIF value was not used (implausible), else None."""
 
     focal_35mm: float
     source: FocalSource
+    note: str | None = None
+
+
+def plausible_focal(focal_35mm: float | None) -> bool:
+    """Whether a 35 mm-equivalent focal length lies in :data:`CAPTURE_FOCAL_RANGE_MM` (NaN and inf do not)."""
+    lo, hi = CAPTURE_FOCAL_RANGE_MM
+    return focal_35mm is not None and math.isfinite(focal_35mm) and lo <= focal_35mm <= hi
 
 
 def capture_focal(
@@ -71,21 +82,37 @@ def capture_focal(
     model: str | None = None,
     user_focal_35mm: float | None = None,
 ) -> CaptureFocal:
-    """Pick the capture focal: the user's value, else EXIF 35 mm, else EXIF focal x known crop, else 26 mm."""
+    """Pick the capture focal: the user's value, else EXIF 35 mm, else EXIF focal x known crop, else 26 mm.
+
+    An EXIF value outside :data:`CAPTURE_FOCAL_RANGE_MM` (a crafted or broken file: 0, 1e6, 1e300) is ignored
+    and named in ``note``; the user's value outside it is refused.
+    """
+    lo, hi = CAPTURE_FOCAL_RANGE_MM
     if user_focal_35mm is not None:
-        if not 5.0 <= user_focal_35mm <= 1200.0:
+        if not plausible_focal(user_focal_35mm):
             from super_gui.errors import UserInputError
 
-            raise UserInputError(f"A capture focal length of {user_focal_35mm:g} mm is not plausible (5-1200 mm).")
+            raise UserInputError(f"A capture focal length of {user_focal_35mm:g} mm is not plausible ({lo:g}-{hi:g} mm).")
         return CaptureFocal(float(user_focal_35mm), "user")
-    if exif_focal_35mm is not None and 5.0 <= exif_focal_35mm <= 1200.0:
-        return CaptureFocal(float(exif_focal_35mm), "exif-35mm")
-    if exif_focal_mm is not None and exif_focal_mm > 0:
+    ignored = []
+    if exif_focal_35mm is not None:
+        if plausible_focal(exif_focal_35mm):
+            return CaptureFocal(float(exif_focal_35mm), "exif-35mm")
+        ignored.append(f"EXIF FocalLengthIn35mmFilm {exif_focal_35mm:g} mm")
+    if exif_focal_mm is not None:
         name = f"{make or ''} {model or ''}".lower()
         for key, crop in _KNOWN_CROP_FACTORS:
             if key in name:
-                return CaptureFocal(float(exif_focal_mm) * crop, "exif-focal-length")
-    return CaptureFocal(DEFAULT_CAPTURE_FOCAL_MM, "default")
+                f35 = float(exif_focal_mm) * crop if math.isfinite(exif_focal_mm) else float("nan")
+                if plausible_focal(f35) and exif_focal_mm > 0:
+                    return CaptureFocal(f35, "exif-focal-length")
+                ignored.append(f"EXIF FocalLength {exif_focal_mm:g} mm (x{crop:g})")
+                break
+    note = None
+    if ignored:
+        note = (f"{' and '.join(ignored)} ignored: not a plausible lens ({lo:g}-{hi:g} mm, 35 mm-equivalent); "
+                f"using the {DEFAULT_CAPTURE_FOCAL_MM:g} mm default (--capture-focal sets it)")
+    return CaptureFocal(DEFAULT_CAPTURE_FOCAL_MM, "default", note)
 
 
 def focal_px_from_35mm(focal_35mm: float, width: int, height: int) -> float:

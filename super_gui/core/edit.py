@@ -8,7 +8,9 @@ full-resolution image (on the thread that owns its GL context) and hands it over
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import shlex
 import time
 from pathlib import Path
 
@@ -16,10 +18,12 @@ import numpy as np
 
 from super_gui import __version__
 from super_gui.core.camera import View
+from super_gui.core.atomic import write_json_atomic
 from super_gui.core.export import export_image, write_sidecar
 from super_gui.core.mesh import export_mesh
+from super_gui.core.outputs import MESH_SUFFIXES, plan_outputs
 
-MESH_SUFFIXES = (".glb", ".obj", ".ply")
+__all__ = ["MESH_SUFFIXES", "coverage_report", "file_sha256", "reproduce_command", "write_edit", "write_mesh"]
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -30,14 +34,29 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def reproduce_command(photo: Path, out: Path, view: View, analysis, face: int) -> str:
-    """The ``python main.py edit`` command line that writes the same image."""
+def reproduce_command(photo: Path, out: Path, view: View, analysis, face: int,
+                      jpeg_quality: int | str | None = None) -> str:
+    """The ``python main.py edit`` command line that writes the same image, byte for byte: paths quoted for
+    a POSIX shell, every number written exactly (``repr``: parsing it back gives the same float)."""
     a = analysis
-    focal = view.focal_35mm if view.focal_35mm is not None else a.focal.focal_35mm
-    return (
-        f"python main.py edit {photo} -o {out} --yaw {view.yaw_deg:g} --pitch {view.pitch_deg:g} --focal {focal:g} "
-        f"--capture-focal {a.focal.focal_35mm:g} --distance-cm {a.distance_m * 100:.3f} --face {face}"
-    )
+    words = ["python", "main.py", "edit", str(photo), "-o", str(out), "--yaw", repr(float(view.yaw_deg)),
+             "--pitch", repr(float(view.pitch_deg))]
+    if view.focal_35mm is not None:
+        words += ["--focal", repr(float(view.focal_35mm))]
+    words += ["--capture-focal", repr(float(a.focal.focal_35mm)), "--distance-cm", _exact_cm(a.distance_m),
+              "--face", str(int(face))]
+    if jpeg_quality is not None:  # a whole number, or the export's word for "as the original"
+        words += ["--quality", str(jpeg_quality if isinstance(jpeg_quality, str) else int(jpeg_quality))]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _exact_cm(distance_m: float) -> str:
+    """Centimetres as text that the CLI turns back into exactly ``distance_m`` (it divides by 100)."""
+    cm = float(distance_m) * 100.0
+    for candidate in (cm, math.nextafter(cm, math.inf), math.nextafter(cm, -math.inf)):
+        if candidate / 100.0 == distance_m:
+            return repr(candidate)
+    return repr(cm)
 
 
 def coverage_report(prepared, view: View) -> dict | None:
@@ -53,10 +72,13 @@ def coverage_report(prepared, view: View) -> dict | None:
 
 
 def write_mesh(prepared, path: str | os.PathLike[str]) -> Path:
-    """Export the prepared photo's mesh with its photo texture (GLB, OBJ or PLY by suffix)."""
+    """Export the prepared photo's mesh with its photo texture (GLB, OBJ or PLY by suffix); all of its files
+    (an OBJ's material and texture too, named after it) or none, never over the photo or through a link."""
+    plan = plan_outputs(prepared.photo.path, mesh=path)
     inv = prepared.inversion
-    export_mesh(prepared.mesh, inv.texture, inv.origin, path)
-    return Path(path).resolve()
+    with plan.writing() as w, w.file("mesh") as tmp:
+        export_mesh(prepared.mesh, inv.texture, inv.origin, tmp)
+    return plan.path("mesh")
 
 
 def write_edit(
@@ -66,14 +88,17 @@ def write_edit(
     out_path: str | os.PathLike[str],
     *,
     command: str,
-    jpeg_quality: int = 95,
+    jpeg_quality: int | str | None = 95,
     overwrite: bool = False,
     mesh_path: str | os.PathLike[str] | None = None,
+    report_path: str | os.PathLike[str] | None = None,
     timings: dict[str, float] | None = None,
     started: float | None = None,
 ) -> dict:
     """Write ``image`` ((H, W, 3), the full-resolution render of ``view`` of ``prepared``) to ``out_path``,
-    the mesh to ``mesh_path`` if given, and the sidecar JSON; return the report (plain data).
+    the mesh to ``mesh_path`` if given, the sidecar JSON and, if ``report_path`` is given, the report there
+    too; return the report (plain data). All of these files are written or none of them is
+    (:func:`~super_gui.core.outputs.plan_outputs`, checked again here before anything is written).
 
     ``timings`` (seconds by stage, so far) gets ``export``, ``mesh_export`` and ``total`` (since
     ``started``, a ``time.perf_counter()`` value) added. ``command`` names who asked ("edit",
@@ -83,38 +108,63 @@ def write_edit(
     t0 = time.perf_counter() if started is None else started
     photo = prepared.photo
     photo_path = Path(photo.path)
-    t = time.perf_counter()
-    out = export_image(photo, image, out_path, jpeg_quality=jpeg_quality, overwrite=overwrite)
-    timings["export"] = time.perf_counter() - t
-    mesh_written = None
-    if mesh_path:
+    plan = plan_outputs(photo_path, image=out_path, mesh=mesh_path, report=report_path, overwrite=overwrite)
+    try:  # before anything is written: with --overwrite the image replaces the input
+        input_sha256 = file_sha256(photo_path)
+    except OSError:  # the photo was moved or deleted after it was loaded (the editor): the edit is still written
+        input_sha256 = None
+    out, mesh_out = plan.path("image"), plan.path("mesh")
+    with plan.writing() as w:
         t = time.perf_counter()
-        mesh_written = str(write_mesh(prepared, mesh_path))
-        timings["mesh_export"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - t0
-    a = prepared.analysis
-    faces = a.faces
-    report = {
-        "software": f"super_gui {__version__}",
-        "input": str(photo_path.resolve()),
-        "input_sha256": file_sha256(photo_path),
-        "output": str(out),
-        "mesh": mesh_written,
-        "command": command,
-        "settings": {
-            "yaw_deg": view.yaw_deg,
-            "pitch_deg": view.pitch_deg,
-            "focal_35mm": view.focal_35mm if view.focal_35mm is not None else a.focal.focal_35mm,
-            "capture_focal_35mm": a.focal.focal_35mm,
-            "distance_cm": round(a.distance_m * 100, 3),
-            "face": faces.chosen,
-            "backend": prepared.inversion.backend,
-            "jpeg_quality": jpeg_quality,
-        },
-        "reproduce": reproduce_command(photo_path, out, view, a, faces.chosen),
-        "estimates": a.summary(),
-        "coverage": coverage_report(prepared, view),
-        "timings_s": {k: round(v, 4) for k, v in timings.items()},
-    }
-    report["sidecar"] = str(write_sidecar(out, report))
+        with w.file("image") as tmp:
+            export_image(photo, image, tmp, jpeg_quality=jpeg_quality, overwrite=overwrite)
+        timings["export"] = time.perf_counter() - t
+        if mesh_out is not None:
+            t = time.perf_counter()
+            inv = prepared.inversion
+            with w.file("mesh") as tmp:
+                export_mesh(prepared.mesh, inv.texture, inv.origin, tmp)
+            timings["mesh_export"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - t0
+        a = prepared.analysis
+        faces = a.faces
+        report = {
+            "software": f"super_gui {__version__}",
+            "input": str(_absolute(photo_path)),
+            "input_sha256": input_sha256,
+            "output": str(out),
+            "mesh": None if mesh_out is None else str(mesh_out),
+            "command": command,
+            "settings": {
+                "yaw_deg": view.yaw_deg,
+                "pitch_deg": view.pitch_deg,
+                "focal_35mm": view.focal_35mm if view.focal_35mm is not None else a.focal.focal_35mm,
+                "capture_focal_35mm": a.focal.focal_35mm,
+                "distance_cm": round(a.distance_m * 100, 3),
+                "face": faces.chosen,
+                "backend": prepared.inversion.backend,
+                "jpeg_quality": jpeg_quality,
+            },
+            "reproduce": reproduce_command(_absolute(photo_path), out, view, a, faces.chosen,
+                                           _quality_word(jpeg_quality) if out.suffix.lower() in (".jpg", ".jpeg") else None),
+            "estimates": a.summary(),
+            "coverage": coverage_report(prepared, view),
+            "timings_s": {k: round(v, 4) for k, v in timings.items()},
+        }
+        with w.file("sidecar") as tmp:
+            write_sidecar(tmp.with_name(out.name), report)
+        report["sidecar"] = str(plan.path("sidecar"))
+        if report_path is not None:
+            with w.file("report") as tmp:
+                write_json_atomic(tmp, report)
     return report
+
+
+def _quality_word(jpeg_quality: int | str | None) -> int | str:
+    """``--quality`` as export_image understood it: None means the same quality as the original."""
+    return "original" if jpeg_quality is None else jpeg_quality
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` with its folders resolved and its own name kept (an input given through a link stays so)."""
+    return path.parent.resolve() / path.name

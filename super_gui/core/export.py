@@ -14,7 +14,6 @@ overwrite the input photo unless told to.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import struct
 import zlib
@@ -25,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from super_gui import __version__
-from super_gui.core.atomic import atomic_path, write_bytes_atomic
+from super_gui.core.atomic import atomic_path, json_bytes, set_new_file_mode, umask, write_bytes_atomic
 from super_gui.core.image_io import Photo, to_uint8
 from super_gui.errors import UserInputError
 
@@ -43,28 +42,17 @@ _ICC_NAME = b"ICC Profile"
 
 def check_output_path(photo_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
                       overwrite: bool = False) -> Path:
-    """The resolved ``out_path`` if an image may be written there; :class:`UserInputError` if not.
+    """The absolute ``out_path`` (its folders resolved, its own name not) if an image may be written there;
+    :class:`UserInputError` if not.
 
-    Cheap checks meant to run before the slow work: supported suffix, existing writable folder, not a
-    folder itself, and not the input photo (same resolved path or same file) unless ``overwrite``.
+    Cheap checks meant to run before the slow work, those of :func:`~super_gui.core.outputs.plan_outputs`
+    for the image and its sidecar: supported suffix, existing writable folder, not a folder or a special
+    file, not a symbolic link unless ``overwrite`` (the link is replaced, never followed), and neither the
+    image nor its sidecar the input photo (same path or same file) unless ``overwrite`` (the image only).
     """
-    out = Path(out_path)
-    name = out.name or str(out)
-    if out.suffix.lower() not in EXPORT_SUFFIXES:
-        raise UserInputError(f"Cannot write {name}: use .jpg, .jpeg, .png, .tif or .tiff.")
-    resolved = out.resolve()
-    folder = resolved.parent
-    if not folder.is_dir():
-        raise UserInputError(f"Cannot write {name}: the folder {folder} does not exist.")
-    if resolved.is_dir():
-        raise UserInputError(f"Cannot write {name}: it is a folder.")
-    if not os.access(folder, os.W_OK):
-        raise UserInputError(f"Cannot write {name}: the folder {folder} is not writable.")
-    if not overwrite and _same_file(Path(photo_path), resolved):
-        raise UserInputError(
-            f"Refusing to overwrite the input photo {name}; choose another output name or pass --overwrite."
-        )
-    return resolved
+    from super_gui.core.outputs import plan_outputs
+
+    return plan_outputs(photo_path, image=out_path, overwrite=overwrite).path("image")
 
 
 def export_image(photo: Photo, image: np.ndarray, out_path: str | os.PathLike[str], *, jpeg_quality: int = 95,
@@ -136,8 +124,7 @@ def write_sidecar(out_path: str | os.PathLike[str], report: dict) -> Path:
     numpy scalars and arrays, paths, tuples and dataclasses in ``report`` are written as plain JSON values.
     """
     path = sidecar_path(out_path)
-    text = json.dumps(report, indent=2, default=_jsonable, ensure_ascii=False) + "\n"
-    write_bytes_atomic(path, text.encode("utf-8"))
+    write_bytes_atomic(path, json_bytes(report, default=_jsonable, ensure_ascii=False))
     return path
 
 
@@ -146,15 +133,6 @@ def write_sidecar(out_path: str | os.PathLike[str], report: dict) -> Path:
 
 def _describe(a: object) -> str:
     return f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.resolve() == b:
-            return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _to_dtype(a: np.ndarray, dtype: type) -> np.ndarray:
@@ -249,23 +227,14 @@ def _write_tiff16(path: Path, pixels: np.ndarray, exif: bytes, icc: bytes | None
 
 
 def _set_mode(tmp: Path, out: Path) -> None:
-    """Give the new file the existing file's permissions, or the usual ones (the temporary file is 0600)."""
-    try:
-        mode = out.stat().st_mode & 0o777 if out.exists() else 0o666 & ~_umask()
-        os.chmod(tmp, mode)
-    except OSError:
-        pass  # permissions are a nicety; the image is written
+    """Give the new file the permissions of the regular file it replaces, or the umask's (the temporary
+    file is 0600); a symbolic link at ``out`` is replaced, so its target's permissions do not count."""
+    set_new_file_mode(tmp, out)
 
 
 def _umask() -> int:
     """The process umask, read without changing it (os.umask would race with other threads)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
+    return umask()
 
 
 def _jsonable(value: object) -> object:

@@ -177,12 +177,15 @@ def export_mesh(mesh: PersonMesh, texture_rgb8: np.ndarray, texture_origin: tupl
     ``texture_origin`` in full-resolution pixels) as GLB, OBJ (+ MTL + PNG) or PLY (vertex colours).
 
     Coordinates are converted from OpenCV camera space (y down, z forward) to the y-up, z-toward-viewer
-    convention of glTF/OBJ viewers, in metres. Written atomically (GLB, PLY) or as a set (OBJ).
+    convention of glTF/OBJ viewers, in metres. Each file is written atomically; an OBJ is three files named
+    after it (``head.obj``, ``head.mtl``, ``head_texture.png``). A run's files are written all or none by
+    :meth:`~super_gui.core.outputs.OutputPlan.writing` (through :func:`~super_gui.core.edit.write_mesh`).
     """
     import trimesh
     from PIL import Image
 
     from super_gui.core.atomic import atomic_path
+    from super_gui.core.outputs import mesh_files
 
     path = Path(path)
     ext = path.suffix.lower()
@@ -205,11 +208,20 @@ def export_mesh(mesh: PersonMesh, texture_rgb8: np.ndarray, texture_origin: tupl
         material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(texture_rgb8))
         tm = trimesh.Trimesh(verts, faces, visual=trimesh.visual.TextureVisuals(uv=uv, material=material), process=False)
     if ext == ".obj":
-        files = trimesh.exchange.obj.export_obj(tm, include_texture=True, return_texture=True, mtl_name=path.stem + ".mtl")
+        # Three files named after the mesh (head.obj, head.mtl, head_texture.png: outputs.mesh_files), never
+        # trimesh's fixed "material_0.png", which would replace any file of that name in the folder.
+        _, material, texture = (p for _, p in mesh_files(path))
+        files = trimesh.exchange.obj.export_obj(tm, include_texture=True, return_texture=True, mtl_name=material.name)
         text, extras = files if isinstance(files, tuple) else (files, {})
+        mtl = extras.pop(material.name, b"")
+        if len(extras) > 1:
+            raise RuntimeError(f"trimesh wrote {len(extras)} textures for one material")
         for name, data in extras.items():
-            with atomic_path(path.parent / name) as tmp:
+            mtl = mtl.replace(name.encode(), texture.name.encode())
+            with atomic_path(texture) as tmp:
                 tmp.write_bytes(data)
+        with atomic_path(material) as tmp:
+            tmp.write_bytes(mtl)
         with atomic_path(path) as tmp:
             tmp.write_text(text)
         return

@@ -42,7 +42,10 @@ def parse_demo_view(text: str) -> tuple[View, dict]:
                 raise ValueError(f"SUPER_GUI_DEMO_VIEW: mesh must be one of {', '.join(MODES)}")
             extra["mesh"] = value
         elif key in ("yaw", "pitch", "focal", "split"):
-            values[key] = float(value)
+            try:
+                values[key] = float(value)
+            except ValueError:
+                raise ValueError(f"SUPER_GUI_DEMO_VIEW: {key} must be a number, not {value!r}") from None
         else:
             raise ValueError(f"SUPER_GUI_DEMO_VIEW: unknown setting {key!r} (use yaw, pitch, focal, split, mesh)")
     if "split" in values:
@@ -165,14 +168,14 @@ def run(photo: str | None = None) -> int:
     app.setApplicationName("super_gui")
     app.setApplicationDisplayName("super_gui")
     _dark_theme(app)
-    window = MainWindow()
     shot = os.environ.get("SUPER_GUI_SCREENSHOT") or None
     demo_text = os.environ.get("SUPER_GUI_DEMO_VIEW")
-    try:
+    try:  # before the window exists: its threads must never be left running by an early return
         demo = parse_demo_view(demo_text) if demo_text else None
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    window = MainWindow()
     if shot or demo:
         _unattended(window, shot, demo)
     if os.environ.get("SUPER_GUI_TIMING"):

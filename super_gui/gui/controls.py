@@ -13,7 +13,7 @@ import math
 
 from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QSizePolicy, QSlider, QSpinBox, QStyle, QStyleOptionSlider, QStylePainter,
                                QVBoxLayout, QWidget)
 
@@ -183,6 +183,7 @@ class ViewControls(QWidget):
     captureEdited = Signal(object, object)
     exportRequested = Signal()
     exportMeshRequested = Signal()
+    qualityOriginalChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -231,6 +232,11 @@ class ViewControls(QWidget):
         self.quality.setValue(95)
         self.quality.setToolTip("JPEG quality (PNG and TIFF are lossless).")
         form.addRow("JPEG quality", self.quality)
+        self.quality_original = QCheckBox("Same as the original")
+        self.quality_original.setToolTip("Write a JPEG with the quality estimated from the original JPEG's "
+                                         "quantisation tables (its chroma subsampling is always kept).")
+        self.quality_original.toggled.connect(self._quality_original_toggled)
+        form.addRow("", self.quality_original)
         row = QHBoxLayout()
         self.export_button = QPushButton("Export…")
         self.export_mesh_button = QPushButton("Export Mesh…")
@@ -269,6 +275,7 @@ class ViewControls(QWidget):
         self.export_button.clicked.connect(self.exportRequested)
         self.export_mesh_button.clicked.connect(self.exportMeshRequested)
         self.set_editable(False)
+        self.clear_capture()
 
     @staticmethod
     def _pair(a: QWidget, b: QWidget) -> QWidget:
@@ -297,6 +304,33 @@ class ViewControls(QWidget):
             rng = None if supported is None else getattr(supported, name)
             row.set_supported(None if rng is None else rng.lo, None if rng is None else rng.hi, unit)
 
+    def set_original_quality(self, quality: int | None) -> None:
+        """The open photo's estimated JPEG quality (None: not a JPEG, or no estimate): named on the checkbox."""
+        self._original_quality = quality
+        self.quality_original.setText("Same as the original" + (f" (about {quality})" if quality else ""))
+
+    def jpeg_quality(self) -> int | str:
+        """The export's JPEG quality: 1..100, or "original" (the original JPEG's estimated quality)."""
+        return "original" if self.quality_original.isChecked() else self.quality.value()
+
+    def _quality_original_toggled(self, on: bool) -> None:
+        self.quality.setEnabled(not on)
+        self.qualityOriginalChanged.emit(on)
+
+    def clear_capture(self) -> None:
+        """No estimates (no photo, or none could be made): the capture fields are empty and disabled."""
+        self._capture_timer.stop()
+        self._capture_edits.clear()
+        for spin in (self.capture_focal_spin, self.distance_spin):
+            spin.set_blank(True)
+        for label in (self.capture_focal_source, self.distance_source):
+            label.clear()
+        for w in (self.capture_focal_spin, self.distance_spin, self.reestimate):
+            w.setEnabled(False)
+
+    def has_capture(self) -> bool:
+        return not self.capture_focal_spin.blank
+
     def set_capture(self, focal_mm: float, focal_source: str, distance_cm: float, distance_source: str) -> None:
         """Show the capture camera of the prepared photo; the focal slider starts at its focal."""
         self._capture_timer.stop()
@@ -304,6 +338,7 @@ class ViewControls(QWidget):
         self.capture_focal = round(focal_mm, 1)
         for spin, v in ((self.capture_focal_spin, focal_mm), (self.distance_spin, distance_cm)):
             spin.blockSignals(True)
+            spin.set_blank(False)
             spin.setValue(v)
             spin.blockSignals(False)
         self.capture_focal_source.setText(SOURCE_WORDS.get(focal_source, focal_source))
@@ -338,7 +373,7 @@ class ViewControls(QWidget):
         self.undistort.setEnabled(on and self.capture_focal < UNDISTORT_FOCAL_MM)
         capture = on if capture is None else capture
         for w in (self.capture_focal_spin, self.distance_spin, self.reestimate):
-            w.setEnabled(capture)
+            w.setEnabled(capture and not self.capture_focal_spin.blank)
         if not capture:  # another photo or analysis under way: a capture edit still waiting is void
             self._capture_timer.stop()
             self._capture_edits.clear()
@@ -373,12 +408,37 @@ class ViewControls(QWidget):
         self.viewEdited.emit(self.view(), None, False)
 
 
-def _estimate_spin(low: float, high: float, suffix: str, tip: str) -> QDoubleSpinBox:
-    """A number field for an estimate the user may override (applied on Enter or focus out, not per key)."""
-    spin = QDoubleSpinBox()
+class EstimateSpin(QDoubleSpinBox):
+    """A number field for an estimate the user may override, which can also show nothing (no estimate)."""
+
+    def __init__(self, suffix: str):
+        super().__init__()
+        self._suffix = suffix
+        self.blank = False
+        self.setSuffix(suffix)
+
+    def set_blank(self, on: bool) -> None:
+        """Empty (the field shows nothing, not its minimum) until a value is set with ``set_blank(False)``."""
+        if on == self.blank:
+            return
+        self.blank = on
+        was_blocked = self.blockSignals(True)
+        if on:
+            self.setSpecialValueText(" ")
+            self.setSuffix("")
+            self.setValue(self.minimum())
+        else:
+            self.setSpecialValueText("")
+            self.setSuffix(self._suffix)
+        self.blockSignals(was_blocked)
+
+
+def _estimate_spin(low: float, high: float, suffix: str, tip: str) -> EstimateSpin:
+    """A number field for an estimate the user may override. Typed values count as they are typed: a
+    re-analysis starts once the typing (or arrow clicks) pause for CAPTURE_SETTLE_MS, or on Enter."""
+    spin = EstimateSpin(suffix)
     spin.setRange(low, high)
     spin.setDecimals(1)
-    spin.setSuffix(suffix)
-    spin.setKeyboardTracking(False)
+    spin.setKeyboardTracking(True)
     spin.setToolTip(tip)
     return spin

@@ -37,7 +37,7 @@ class ExportMixin:
         loaded = self.session.loaded
         if self.session.current is None or self.session.exporting:
             return False
-        quality = self.controls.quality.value() if jpeg_quality is None else jpeg_quality
+        quality = self.controls.jpeg_quality() if jpeg_quality is None else jpeg_quality
         overwrite = False
         try:
             if path.suffix.lower() not in EXPORT_SUFFIXES:
@@ -69,8 +69,13 @@ class ExportMixin:
         self.last_report = report
         self.focus_photo()
         t = report["timings_s"]
+        note = ""
+        if not Path(report["input"]).is_file():
+            note = (f" The original is no longer at {report['input']}; the settings file records the hash of the "
+                    "photo as it was opened." if report.get("input_sha256") else
+                    f" The original is no longer at {report['input']}.")
         self.set_status(f"Exported {Path(report['output']).name} ({t.get('render', 0) + t.get('export', 0):.1f} s); "
-                        f"settings in {Path(report['sidecar']).name}")
+                        f"settings in {Path(report['sidecar']).name}.{note}")
 
     def export_mesh_dialog(self) -> None:
         if self.session.current is None:

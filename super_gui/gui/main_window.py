@@ -106,6 +106,7 @@ class MainWindow(ExportMixin, QMainWindow):
         if not self.restoreGeometry(self.settings.value("geometry", b"")):
             self.resize(1280, 820)
         self.controls.quality.setValue(int(self.settings.value("jpeg_quality", 95)))
+        self.controls.quality_original.setChecked(str(self.settings.value("jpeg_quality_original", "false")).lower() == "true")
 
         s = self.session
         s.photoLoaded.connect(self._on_loaded)
@@ -128,6 +129,7 @@ class MainWindow(ExportMixin, QMainWindow):
         c.exportRequested.connect(self.export_dialog)
         c.exportMeshRequested.connect(self.export_mesh_dialog)
         c.quality.valueChanged.connect(lambda q: self.settings.setValue("jpeg_quality", q))
+        c.qualityOriginalChanged.connect(lambda on: self.settings.setValue("jpeg_quality_original", bool(on)))
         self.viewer.facePicked.connect(self._on_face_picked)
         self.viewer.zoomChanged.connect(lambda _: self._consider_detail())
         self._update_actions()
@@ -201,6 +203,8 @@ class MainWindow(ExportMixin, QMainWindow):
         self._view_after_prepare = None
         self.controls.set_view(self.view)
         self._set_editable(False, capture=False)
+        self.controls.clear_capture()  # the new photo's estimates come with its analysis
+        self.controls.set_original_quality(getattr(p.meta, "jpeg_quality", None))
         self.controls.set_supported(None)
         self.limits.set_photo(None)
         self.limits.set_view(self.view)
@@ -209,6 +213,18 @@ class MainWindow(ExportMixin, QMainWindow):
         self.render_label.clear()
         self.setWindowTitle(f"{loaded.path.name} — super_gui")
         self._update_actions()
+        warnings = tuple(getattr(p, "warnings", ()) or ())
+        if warnings:  # after this slot: the analysis starts first, the dialog does not hold it up
+            QTimer.singleShot(0, lambda: self._warn("The photo may be damaged", "\n\n".join(warnings)))
+
+    def _warn(self, title: str, message: str) -> None:
+        """A warning the user should read (the photo still opens): a dialog, or stderr when unattended."""
+        if self.show_dialogs:
+            QMessageBox.warning(self, title, message)
+        else:
+            import sys
+
+            print(f"warning: {message}", file=sys.stderr)
 
     def _on_prepared(self, prepared) -> None:
         a = prepared.analysis
@@ -226,7 +242,7 @@ class MainWindow(ExportMixin, QMainWindow):
         self._show_faces()
         self._set_editable(not self._picking, capture=not self._picking)
         self._show_estimates(a)
-        self.viewer.set_prompt(f"{len(faces.faces)} faces of similar size: click the face to edit" if self._picking else None)
+        self.viewer.set_prompt("Several faces: click the face to edit" if self._picking else None)
         if self._picking:
             self.set_status(f"This photo has {len(faces.faces)} faces of similar size: click the face to edit.")
         else:

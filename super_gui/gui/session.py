@@ -27,6 +27,7 @@ class LoadedPhoto:
     path: Path
     photo: object  # core.image_io.Photo
     original: np.ndarray  # (h, w, 3) uint8: the photo at preview scale, exactly as the renderer's base
+    sha256: str | None = None  # of the file as it was opened (None: it could not be read again)
 
 
 def _load_job(path: Path):
@@ -34,15 +35,21 @@ def _load_job(path: Path):
         from super_gui.core.image_io import load_photo
         from super_gui.core.pipeline import preview_scale
 
+        from super_gui.core.edit import file_sha256
+
         progress(0.0, f"Opening {path.name}")
         photo = load_photo(path)
+        try:  # an export's sidecar names the file that was edited even if it is moved or replaced later
+            sha = file_sha256(path)
+        except OSError:
+            sha = None
         scale = preview_scale(photo.width, photo.height)
         if scale == 1.0:
             original = photo.rgb8
         else:  # the same resize as PortraitRenderer.base_image, so an unedited view equals the original
             size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
             original = cv2.resize(photo.rgb8, size, interpolation=cv2.INTER_AREA)
-        return LoadedPhoto(path, photo, np.ascontiguousarray(original))
+        return LoadedPhoto(path, photo, np.ascontiguousarray(original), sha)
 
     return job
 
@@ -272,12 +279,15 @@ class EditSession(QObject):
         if frame.generation == self.generation:
             self.meshFrameReady.emit(frame)
 
-    def export(self, view: View, out_path: Path, jpeg_quality: int, overwrite: bool) -> None:
+    def export(self, view: View, out_path: Path, jpeg_quality: int | str, overwrite: bool) -> None:
+        """Export ``view`` at full resolution; ``jpeg_quality`` 1..100 or "original"."""
         if self.current is None:
             return
         self._exporting = True
         self.busy.emit(f"Exporting {Path(out_path).name} at full resolution")
-        self.render_thread.export(ExportRequest(self.generation, view, Path(out_path), int(jpeg_quality), overwrite))
+        quality = jpeg_quality if isinstance(jpeg_quality, str) else int(jpeg_quality)
+        sha = None if self.loaded is None else self.loaded.sha256
+        self.render_thread.export(ExportRequest(self.generation, view, Path(out_path), quality, overwrite, sha))
 
     @property
     def exporting(self) -> bool:

@@ -143,8 +143,9 @@ class ExportRequest:
     generation: int
     view: View
     out_path: Path
-    jpeg_quality: int
+    jpeg_quality: int | str  # 1..100, or "original"
     overwrite: bool
+    input_sha256: str | None = None  # of the photo's file as it was opened
 
 
 @dataclass(frozen=True)
@@ -347,4 +348,11 @@ class RenderThread(QThread):
         timings["render"] = time.perf_counter() - t
         report = write_edit(prepared, rendered.image, req.view, req.out_path, command="editor",
                             jpeg_quality=req.jpeg_quality, overwrite=req.overwrite, timings=timings, started=t0)
+        if req.input_sha256 is not None and report.get("input_sha256") != req.input_sha256:
+            # The original was moved, deleted or replaced since it was opened: the edit (made from the bytes
+            # read then) is written, and its sidecar names those bytes, not whatever is at the path now.
+            from super_gui.core.export import write_sidecar
+
+            report["input_sha256"] = req.input_sha256
+            write_sidecar(report["output"], {k: v for k, v in report.items() if k != "sidecar"})
         self.exported.emit(report)

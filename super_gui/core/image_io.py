@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -139,6 +140,8 @@ def load_photo(path: str | os.PathLike[str]) -> Photo:
         else:
             _decode(name, im)
             rgb, alpha, bit_depth, icc = _pixels(name, im)
+        if fmt == "PNG" and not rgb[-1].any():  # a black last row: is it the rows Pillow never got?
+            found += _png_short_data(name, data)
         exif = _exif_of(im, decoded=decoded16 is None)
         if fmt == "PNG" and orientation == 1:  # an eXIf chunk after the pixels is only seen once decoded
             orientation = _orientation(exif.get(_ORIENTATION))
@@ -286,6 +289,8 @@ def _heif_opener_available() -> bool:
 
 
 def _megapixels(pixels: int) -> str:
+    if pixels >= 1e12:  # a header's absurd numbers are not worth spelling out
+        return "over a million megapixels"
     return f"{pixels / 1e6:.1f}".removesuffix(".0") + " megapixels"
 
 
@@ -435,6 +440,46 @@ def _stderr_captured() -> Iterator[list[str]]:
         others = _LIBJPEG_DAMAGE.sub("", captured[0]).replace("\n\n", "\n").lstrip("\n")
         if others:
             os.write(2, others.encode("utf-8", "replace"))
+
+
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _png_short_data(name: str, data: bytes) -> tuple[str, ...]:
+    """A sentence for the user when a PNG's compressed pixel data ends before its last row.
+
+    Pillow paints the missing rows black without a word, so the IDAT stream is inflated once more, counting
+    bytes and keeping none (~12 ms a megapixel, so it is asked only when the last row came out black); it stops
+    as soon as every row is there. An unreadable stream is the decoder's to refuse, not this check's.
+    """
+    try:
+        width, height, depth, colour, _, _, interlace = struct.unpack_from(">IIBBBBB", data, 16)
+        channels = _PNG_CHANNELS[colour]
+        passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+        expected = 0
+        for x0, y0, dx, dy in passes:
+            w, h = -(-(width - x0) // dx), -(-(height - y0) // dy)
+            if w > 0 and h > 0:
+                expected += h * (1 + -(-w * channels * depth // 8))
+        inflate, got, pos = zlib.decompressobj(), 0, 8
+        while pos + 8 <= len(data) and got < expected:
+            length, kind = struct.unpack_from(">I4s", data, pos)
+            if kind == b"IDAT":
+                pending = data[pos + 8 : pos + 8 + length]
+                while pending and got < expected:
+                    got += len(inflate.decompress(pending, 1 << 20))
+                    pending = inflate.unconsumed_tail
+            elif kind == b"IEND":
+                break
+            pos += 12 + length
+        if got < expected:
+            got += len(inflate.flush())
+    except (KeyError, struct.error, zlib.error, ValueError):
+        return ()
+    if got >= expected:
+        return ()
+    return (f"{name} has corrupt image data (its pixel data ends early); parts of the picture may be missing.",)
 
 
 def _decode(name: str, im: Image.Image) -> None:

@@ -780,3 +780,52 @@ def test_non_jpeg_has_no_jpeg_encoding(tmp_path, upright):
     Image.fromarray(upright).save(tmp_path / "p.png")
     meta = load_photo(tmp_path / "p.png").meta
     assert meta.jpeg_subsampling is None and meta.jpeg_quality is None
+
+
+def test_png_whose_pixel_data_ends_early_is_a_warning(tmp_path):
+    """A complete PNG (IEND and all) whose compressed pixel data stops short: Pillow paints the rest black."""
+    ihdr = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 128, 96, 8, 2, 0, 0, 0))
+    one_row = zlib.compress(bytes(1 + 3 * 128))
+    path = _write(tmp_path / "short.png", b"\x89PNG\r\n\x1a\n" + ihdr + _png_chunk(b"IDAT", one_row) + _png_chunk(b"IEND", b""))
+    photo = _load_untouched(path)
+    assert photo.rgb.shape == (96, 128, 3)
+    assert photo.warnings == (
+        "short.png has corrupt image data (its pixel data ends early); parts of the picture may be missing.",
+    )
+
+
+def test_complete_pngs_of_every_layout_have_no_warning(tmp_path, upright):
+    adam7 = _encode_png(upright, interlace=1)
+    photo = load_photo(_write(tmp_path / "adam7.png", adam7))
+    assert photo.warnings == () and image_io._png_short_data("adam7.png", adam7) == ()  # counted, not skipped
+    np.testing.assert_array_equal(photo.rgb, upright)
+    image = Image.fromarray(upright)
+    variants = {
+        "bits1": image.convert("1"), "palette": image.convert("P", colors=16), "gray": image.convert("L"),
+        "la": image.convert("LA"), "rgba": image.convert("RGBA"),
+        "gray16": Image.fromarray(np.asarray(image.convert("L")).astype(np.uint16) * 257),
+    }
+    for name, im in variants.items():
+        im.save(tmp_path / f"{name}.png")
+        assert load_photo(tmp_path / f"{name}.png").warnings == (), name
+        assert image_io._png_short_data(name, (tmp_path / f"{name}.png").read_bytes()) == (), name
+    cv2.imwrite(str(tmp_path / "rgb16.png"), upright.astype(np.uint16) * 257)
+    assert image_io._png_short_data("rgb16", (tmp_path / "rgb16.png").read_bytes()) == ()
+    black = np.zeros((70, 80, 3), np.uint8)  # a black last row: the check runs and finds every row there
+    assert load_photo(_write(tmp_path / "black.png", _encode_png(black, interlace=0))).warnings == ()
+
+
+def _encode_png(rgb: np.ndarray, interlace: int) -> bytes:
+    if not interlace:
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, format="PNG")
+        return buf.getvalue()
+    h, w = rgb.shape[:2]  # neither Pillow nor OpenCV writes Adam7: lay the passes out by hand
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    raw = b""
+    for x0, y0, dx, dy in passes:
+        sub = rgb[y0::dy, x0::dx]
+        if sub.size:
+            raw += b"".join(b"\x00" + row.tobytes() for row in sub)
+    ihdr = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
+    return b"\x89PNG\r\n\x1a\n" + ihdr + _png_chunk(b"IDAT", zlib.compress(raw)) + _png_chunk(b"IEND", b"")

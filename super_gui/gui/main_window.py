@@ -470,11 +470,12 @@ class MainWindow(ExportMixin, QMainWindow):
     def eventFilter(self, obj, event) -> bool:
         # Hold backslash anywhere in the window to see the original (a spin box would swallow it).
         t = event.type()
-        if t == QEvent.Type.ShortcutOverride and isinstance(obj, (QAbstractSpinBox, QLineEdit)) and obj.window() is self:
-            if self._is_app_shortcut(obj, event):
-                event.ignore()  # not the field's: the window's shortcut runs
-                return True
-            return False
+        if (t in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and isinstance(obj, (QAbstractSpinBox, QLineEdit))
+                and obj.window() is self and self._is_app_shortcut(obj, event)):
+            # Not the field's: the window's shortcut runs; and when its action is disabled (a photo being
+            # analysed) the key does nothing rather than its text-field meaning (Ctrl+U: delete the line).
+            event.ignore()
+            return True
         if (t == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
                 and isinstance(obj, QAbstractSpinBox) and self.controls.isAncestorOf(obj)):
             QTimer.singleShot(0, self.focus_photo)  # the field applies its value first, then the photo has focus
@@ -503,7 +504,7 @@ class MainWindow(ExportMixin, QMainWindow):
         if any(event.matches(k) for k in _TYPING_KEYS) and is_typing(field):
             return False
         pressed = QKeySequence(event.keyCombination())
-        return any(a.isEnabled() and any(sc.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch for sc in a.shortcuts())
+        return any(any(sc.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch for sc in a.shortcuts())
                    for a in self.actions_by_name.values())
 
     def dragEnterEvent(self, event) -> None:

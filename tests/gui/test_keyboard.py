@@ -99,6 +99,18 @@ def test_app_shortcuts_work_from_any_number_field_and_the_field_keeps_its_own(qt
     assert c.quality.value() == 95
 
 
+def test_a_disabled_shortcut_does_not_edit_the_field(qtbot, active):
+    """No photo yet: Undistort and Export are disabled, and their keys do not fall through to the field
+    (under X11 a number field would take Ctrl+U as "delete the line")."""
+    window = active
+    q = window.controls.quality
+    click_field(qtbot, q)
+    for key in (Qt.Key.Key_U, Qt.Key.Key_E):
+        press(qtbot, key, CTRL)
+        assert q.text() == "95" and q.value() == 95
+    assert q.lineEdit().hasFocus() or q.hasFocus()
+
+
 def test_enter_in_a_field_applies_it_and_returns_focus_to_the_photo(qtbot, active, grace_jpg):
     window = active
     window.open_photo(grace_jpg)

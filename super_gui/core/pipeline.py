@@ -20,6 +20,7 @@ from super_gui.core.camera import View, VirtualCamera, virtual_camera
 from super_gui.core.coverage import HeadCoverage, SupportedRanges, head_coverage, supported_ranges
 from super_gui.core.image_io import Photo
 from super_gui.core.mesh import PersonMesh, build_mesh
+from super_gui.core.strips import strips, to_uint8_strips
 from super_gui.errors import Cancelled, UserInputError
 from super_gui.inversion.base import Inversion, backend
 
@@ -123,6 +124,24 @@ def _soft_reach(edit_weight: np.ndarray, person: np.ndarray, grow_px: float) -> 
     return np.where(grown > 0, np.maximum(soft, region), 0.0).astype(np.float32)
 
 
+def _paste(image: np.ndarray, crop: np.ndarray, ox: int, oy: int) -> None:
+    """Paste the rendered window ``crop`` ((h, w, 4) uint8, alpha = paste weight) into ``image`` at
+    (``ox``, ``oy``), in place, a band of rows at a time (no full-size temporaries at 100 MP)."""
+    h, w = crop.shape[:2]
+    region = image[oy : oy + h, ox : ox + w]
+    if image.dtype == np.uint8:
+        # The GPU copied the photo's own texels wherever the paste weight is 0. (cv2 writes into the
+        # strided region in place, ~20x faster than numpy's channel-dropping assignment.)
+        if not np.may_share_memory(cv2.cvtColor(crop, cv2.COLOR_RGBA2RGB, dst=region), region):
+            region[...] = crop[..., :3]  # (cv2 would only allocate for a view it cannot write to)
+        return
+    # 16-bit: the head is blended in 8 bits on the GPU; every other pixel keeps its 16 bits.
+    for rows in strips(h, w):
+        c = crop[rows]
+        touched = c[..., 3] > 0
+        region[rows][touched] = c[..., :3][touched].astype(np.uint16) * 257
+
+
 def preview_scale(width: int, height: int, long_side: int = PREVIEW_LONG_SIDE) -> float:
     """Preview pixels per photo pixel: the long side down to ``long_side``, never enlarged."""
     return min(1.0, long_side / max(width, height))
@@ -173,9 +192,9 @@ class PortraitRenderer:
             if full:
                 self._base[key] = p.rgb
             elif scale == 1.0:
-                self._base[key] = p.rgb8
+                self._base[key] = to_uint8_strips(p.rgb)
             else:
-                self._base[key] = cv2.resize(p.rgb8, self.output_size(scale), interpolation=cv2.INTER_AREA)
+                self._base[key] = cv2.resize(to_uint8_strips(p.rgb), self.output_size(scale), interpolation=cv2.INTER_AREA)
         return self._base[key]
 
     def _ensure_scale(self, scale: float) -> None:
@@ -193,7 +212,9 @@ class PortraitRenderer:
             rgb = self.base_image(scale)[oy:ey, ox:ex]
             matte = cv2.resize(inv.matte, (ex - ox, ey - oy), interpolation=cv2.INTER_AREA)
         rect = (ox / scale, oy / scale, (ex - ox) / scale, (ey - oy) / scale)
-        self.scene.upload_scale(scale, np.dstack([rgb, matte]), rect, (ox, oy), drafts=scale == self.preview_scale)
+        drafts = scale == self.preview_scale
+        # (rgb, matte) is uploaded a band at a time: at 100 MP the crop as one RGBA array would be ~340 MB
+        self.scene.upload_scale(scale, np.dstack([rgb, matte]) if drafts else (rgb, matte), rect, (ox, oy), drafts=drafts)
 
     def _view_window(self, camera: VirtualCamera, scale: float) -> tuple[int, int, int, int]:
         """(x, y, w, h) in output pixels of the scale's photo crop: where the head was and where it goes,
@@ -231,18 +252,12 @@ class PortraitRenderer:
         t = time.perf_counter()
         ox, oy = self.scene.origin(scale)
         ox, oy = ox + window[0], oy + window[1]
-        h, w = crop.shape[:2]
+        if full and scale != self.preview_scale:
+            # The full-resolution textures and targets go before the copy of the photo is made (at 100 MP
+            # they hold ~1.5 GB); a next export uploads them again.
+            self.scene.release_scale(scale)
         image = base.copy()
-        region = image[oy : oy + h, ox : ox + w]
-        if base.dtype == np.uint8:
-            # The GPU copied the photo's own texels wherever the paste weight is 0. (cv2 writes into the
-            # strided region in place, ~20x faster than numpy's channel-dropping assignment.)
-            if not np.may_share_memory(cv2.cvtColor(crop, cv2.COLOR_RGBA2RGB, dst=region), region):
-                region[...] = crop[..., :3]  # (cv2 would only allocate for a view it cannot write to)
-        else:
-            # 16-bit: the head is blended in 8 bits on the GPU; every other pixel keeps its 16 bits.
-            touched = crop[..., 3] > 0
-            region[touched] = crop[..., :3][touched].astype(np.uint16) * 257
+        _paste(image, crop, ox, oy)
         timings["paste"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         return Rendered(image, scale, view, timings)

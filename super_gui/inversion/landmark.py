@@ -27,6 +27,7 @@ from super_gui.core.face import Face
 from super_gui.core.fill import push_pull_fill
 from super_gui.core.headpose import face_template
 from super_gui.core.image_io import Photo
+from super_gui.core.strips import to_uint8_strips
 from super_gui.errors import Cancelled
 from super_gui.inversion.base import Inversion, Progress
 from super_gui.inversion.plate import background_plate, face_ovals, split_people
@@ -197,7 +198,7 @@ class LandmarkBackend:
         stage("depth", 0.4, "Building the 3D head", t)
 
         t = time.perf_counter()
-        crop = np.ascontiguousarray(photo.rgb8[grid.y0 : grid.y1, grid.x0 : grid.x1])
+        crop = np.ascontiguousarray(to_uint8_strips(photo.rgb[grid.y0 : grid.y1, grid.x0 : grid.x1]))
         mask = analysis.faces.person_mask
         # Person matte at full resolution over the crop (bilinear from the analysis scale).
         fx, fy = mask.shape[1] / W, mask.shape[0] / H
@@ -205,7 +206,8 @@ class LandmarkBackend:
         matte = cv2.warpAffine(
             mask, to_mask, (grid.x1 - grid.x0, grid.y1 - grid.y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
         )
-        matte = np.clip(np.rint(matte * 255.0), 0, 255).astype(np.uint8)
+        # (in place: at 100 MP each float32 temporary of the crop would be ~340 MB)
+        matte = np.clip(np.rint(np.multiply(matte, 255.0, out=matte), out=matte), 0, 255, out=matte).astype(np.uint8)
         h, w = grid.shape
         small = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
         stage("matte", 0.5, "Cutting out the person", t)

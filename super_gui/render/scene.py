@@ -125,6 +125,7 @@ class PortraitScene:
         self.edit_old = self._texture(inputs.edit_old.astype(np.float32), 1, "f4", lin)
         self._scales: dict[float, _ScaleTextures] = {}
         self._targets: dict[tuple[int, int], tuple] = {}
+        self._window_sizes: dict[float, set[tuple[int, int]]] = {}  # targets made for a scale's windows
 
     @staticmethod
     def _mirror_per_vertex(inputs: SceneInputs) -> np.ndarray:
@@ -150,7 +151,7 @@ class PortraitScene:
 
     def _texture(self, arr: np.ndarray, components: int, dtype: str, filt) -> moderngl.Texture:
         arr = np.ascontiguousarray(arr)
-        tex = self.ctx.texture((arr.shape[1], arr.shape[0]), components, arr.tobytes(), dtype=dtype)
+        tex = self.ctx.texture((arr.shape[1], arr.shape[0]), components, arr, dtype=dtype)  # no bytes copy
         tex.filter = filt
         tex.repeat_x = tex.repeat_y = False
         return tex
@@ -160,17 +161,66 @@ class PortraitScene:
     def has_scale(self, scale: float) -> bool:
         return scale in self._scales
 
-    def upload_scale(self, scale: float, photo_rgba: np.ndarray, rect: tuple[float, float, float, float], origin: tuple[int, int],
-                     *, drafts: bool = False) -> None:
-        """Upload the photo crop (rgb + matte, (h, w, 4) uint8) used to draw at ``scale``. ``rect`` is the
-        full-resolution rectangle it covers, ``origin`` its top-left pixel in the output image. ``drafts``:
-        drag frames will be drawn at this scale (their backdrop is made now)."""
+    def upload_scale(self, scale: float, photo_rgba: np.ndarray | tuple[np.ndarray, np.ndarray],
+                     rect: tuple[float, float, float, float], origin: tuple[int, int], *, drafts: bool = False) -> None:
+        """Upload the photo crop (rgb + matte, (h, w, 4) uint8, or the pair ((h, w, 3), (h, w))) used to
+        draw at ``scale``. ``rect`` is the full-resolution rectangle it covers, ``origin`` its top-left pixel
+        in the output image. ``drafts``: drag frames will be drawn at this scale (their backdrop is made now)."""
         if scale in self._scales:
             self._release_scale(self._scales.pop(scale))
-        tex = self._texture(photo_rgba, 4, "f1", (moderngl.LINEAR, moderngl.LINEAR))
+        if isinstance(photo_rgba, tuple):  # (rgb, matte): put together a band of rows at a time
+            tex = self._texture_rgba(*photo_rgba)
+            photo_rgba = None
+        else:
+            tex = self._texture(photo_rgba, 4, "f1", (moderngl.LINEAR, moderngl.LINEAR))
         self._scales[scale] = _ScaleTextures(tex, rect, origin)
         if drafts:
             self._backdrop(self._scales[scale], photo_rgba)
+
+    def _texture_rgba(self, rgb: np.ndarray, alpha: np.ndarray) -> moderngl.Texture:
+        """An RGBA uint8 texture of ``rgb`` (h, w, 3) and ``alpha`` (h, w), uploaded in bands of rows so
+        that a full-resolution crop never exists as one (h, w, 4) array next to the texture."""
+        h, w = alpha.shape
+        tex = self.ctx.texture((w, h), 4, dtype="f1")
+        tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        tex.repeat_x = tex.repeat_y = False
+        step = max(1, (1 << 22) // (4 * w))
+        for y in range(0, h, step):
+            band = np.dstack([rgb[y : y + step], alpha[y : y + step]])
+            tex.write(band, viewport=(0, y, w, band.shape[0]))
+        return tex
+
+    def release_scale(self, scale: float) -> None:
+        """Free the GPU memory of ``scale``: its photo textures and the targets sized for its windows (a
+        full-resolution export of a 100 MP photo holds ~1.5 GB there). It is uploaded again when needed."""
+        st = self._scales.pop(scale, None)
+        if st is not None:
+            self._release_scale(st)
+        sizes = self._window_sizes.pop(scale, set())
+        if sizes:
+            release_targets(self.ctx, {k: self._targets.pop(k) for k in sizes if k in self._targets})
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """Make the driver drop its own references to released textures. Mesa frees a texture only when no
+        texture unit and no mipmap pass refers to it any more, and it notices a unit has changed only at the
+        next draw: so bind a 1x1 texture everywhere, make its mipmaps and draw one pixel with it."""
+        dummy = self.ctx.texture((1, 1), 4)
+        dummy.build_mipmaps()
+        pixel = self.ctx.texture((1, 1), 4)
+        fbo = self.ctx.framebuffer(color_attachments=[pixel])
+        try:
+            for unit in range(8):
+                dummy.use(unit)
+            fbo.use()
+            fbo.viewport = (0, 0, 1, 1)
+            self.ctx.disable(moderngl.DEPTH_TEST)
+            self.quad_vao.render(moderngl.TRIANGLE_STRIP)
+            self.ctx.finish()
+        finally:
+            bind_home_framebuffer(self.ctx)
+            for o in (fbo, pixel, dummy):
+                o.release()
 
     @staticmethod
     def _release_scale(st: _ScaleTextures) -> None:
@@ -225,6 +275,9 @@ class PortraitScene:
             for t in layers:
                 t.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
                 t.repeat_x = t.repeat_y = False
+                # Storage for the whole mipmap chain now, before the framebuffer holds level 0: made later,
+                # Mesa would copy each layer into new storage and keep the old one too (+700 MB at 100 MP).
+                t.build_mipmaps()
             depth = self.ctx.depth_renderbuffer((w, h))
             out = self.ctx.texture((w, h), 4)
             cw, ch = max(1, -(-w // 4)), max(1, -(-h // 4))
@@ -322,6 +375,8 @@ class PortraitScene:
         # render gets targets just the size of its window, so a 100 MP photo does not need 100 MP buffers.
         w, h = (window[2], window[3]) if scale == 1.0 else st.photo.size
         targets = self._framebuffer(w, h)
+        if scale == 1.0:
+            self._window_sizes.setdefault(scale, set()).add((w, h))
         self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         self.ctx.enable(moderngl.DEPTH_TEST)
         if draft:

@@ -67,6 +67,16 @@ def _positive(text: str) -> float:
     return v
 
 
+def _quality(text: str) -> int | str:
+    """--quality: a whole number (its range is checked with the other numbers) or "original"."""
+    if text.strip().lower() == "original":
+        return "original"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"JPEG quality must be a whole number from 1 to 100 or 'original', not {text!r}") from None
+
+
 def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--capture-focal", type=_positive, metavar="MM", help="35 mm-equivalent focal length of the lens that took the photo (default: EXIF, else 26 mm)")
     p.add_argument("--face", type=_face_index, metavar="N", help="which face to use, counted from the left from 0 (default: the largest)")
@@ -100,7 +110,8 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--distance-cm", type=_positive, metavar="CM", help="capture distance (default: estimated from the iris size)")
     p.add_argument("--mesh", metavar="OUT.glb", help="also export the 3D mesh (.glb, .obj or .ply); one photo only")
     p.add_argument("--json", metavar="REPORT.json", help="write the estimates, timings and output paths as JSON")
-    p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality, 1-100 (default 95)")
+    p.add_argument("--quality", type=_quality, default=95, metavar="Q",
+                   help="JPEG quality, 1-100, or 'original': the original JPEG's, estimated (default 95)")
     p.add_argument("--overwrite", action="store_true", help="allow writing over the input photo")
 
 
@@ -265,6 +276,9 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt as e:
         print("interrupted", file=sys.stderr)
         return 128 + (e.signum if isinstance(e, Terminated) else signal.SIGINT)
+    except MemoryError:  # (edits name the photo and its size: cli_edit.not_enough_memory)
+        print("error: not enough memory to finish; close other programs or use a smaller photo.", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as e:
         # Output folders that do not exist, full disks, permissions: the user's to fix.
         print(f"error: {shown(str(e.strerror or e))} ({shown(str(e.filename))})" if e.filename else f"error: {shown(str(e))}", file=sys.stderr)

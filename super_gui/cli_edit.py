@@ -166,6 +166,18 @@ def _ranges_text(supported: dict) -> str:
     return f"yaw {y0:+.0f} to {y1:+.0f} deg, pitch {p0:+.0f} to {p1:+.0f} deg, focal up to {f1:.0f} mm"
 
 
+def not_enough_memory(photo: Path) -> str:
+    """The sentence for an edit that ran out of memory (exit 2, like other input the machine cannot take)."""
+    from super_gui.core.image_io import read_image_size
+
+    try:
+        w, h = read_image_size(photo)
+        size = f" ({w * h / 1e6:.{0 if w * h >= 10e6 else 1}f} MP)"
+    except Exception:  # the size is a courtesy; the sentence stands without it
+        size = ""
+    return f"Not enough memory to edit {shown(photo.name)}{size}; close other programs or use a smaller photo."
+
+
 def run_edit(args: argparse.Namespace) -> int:
     from super_gui.core.atomic import write_json_atomic
 
@@ -189,9 +201,11 @@ def run_edit(args: argparse.Namespace) -> int:
                 print(f"note: {shown(src.name)}: this view is outside the range the photo supports "
                       f"({', '.join(cov['outside']) or 'this combination'}; supported: {_ranges_text(cov['supported'])}); "
                       "check the result", file=sys.stderr)
-        except UserInputError as e:
+        except (UserInputError, MemoryError) as e:
+            if isinstance(e, MemoryError):
+                e = UserInputError(not_enough_memory(src))
             if single:
-                raise
+                raise e from None
             failed = True
             reports.append({"input": str(src), "error": str(e)})
             print(f"error: {shown(src.name)}: {shown(str(e))}", file=sys.stderr)

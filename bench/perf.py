@@ -1,15 +1,22 @@
 """Speed and memory figures (printed, never asserted). Run: .venv/bin/python -m bench.perf
-(``--editor``: only the editor's figures, from bench/editor_perf.py; ``--no-editor``: only the core's.)
+(``--editor``: only the editor's figures, from bench/editor_perf.py; ``--no-editor``: only the core's;
+``--memory``: only the peak-memory rows.)
 
 Photos: a 12 MP (3024 x 4032) portrait made by upscaling matplotlib's Grace Hopper photo into a
-phone-sized frame, written as a JPEG the way a phone would.
+phone-sized frame, written as a JPEG the way a phone would; for the memory rows also the same portrait at
+the pixel limit: a 99.5 MP (8640 x 11520) JPEG and a 96 MP (8484 x 11312) 16-bit PNG.
+
+Peak memory is the peak RSS (VmHWM) of a fresh process per row running the whole ``edit`` command, next
+to the baseline: a process that only imports what an edit imports and builds the MediaPipe graphs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,24 +26,108 @@ import cv2
 import numpy as np
 
 
-def make_12mp_selfie(folder: Path) -> Path:
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _selfie(width: int, height: int) -> np.ndarray:
+    """(height, width, 3) uint8: Grace Hopper's portrait filling a 3:4 frame, as a phone selfie would
+    (face ~40% of the width)."""
     import matplotlib.cbook as cbook
     from PIL import Image
 
     with cbook.get_sample_data("grace_hopper.jpg") as f:
         rgb = np.asarray(Image.open(f).convert("RGB"))
-    # Fill a 3:4 frame with the portrait, as a phone selfie would (face ~40% of the width).
-    big = cv2.resize(rgb, (3024, int(3024 * rgb.shape[0] / rgb.shape[1])), interpolation=cv2.INTER_CUBIC)
-    canvas = cv2.resize(big, (3024, 4032), interpolation=cv2.INTER_LINEAR) if big.shape[0] > 4032 else np.vstack(
-        [big, np.repeat(big[-1:], 4032 - big.shape[0], axis=0)]
-    )
+    big = cv2.resize(rgb, (width, int(width * rgb.shape[0] / rgb.shape[1])), interpolation=cv2.INTER_CUBIC)
+    if big.shape[0] > height:
+        return cv2.resize(big, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.vstack([big, np.repeat(big[-1:], height - big.shape[0], axis=0)])
+
+
+def make_12mp_selfie(folder: Path) -> Path:
+    from PIL import Image
+
     path = folder / "selfie_12mp.jpg"
-    Image.fromarray(canvas).save(path, quality=92)
+    Image.fromarray(_selfie(3024, 4032)).save(path, quality=92)
+    return path
+
+
+def make_100mp_selfie(folder: Path) -> Path:
+    """A 99.5 MP (8640 x 11520) JPEG, just under the pixel limit."""
+    from PIL import Image
+
+    path = folder / "selfie_100mp.jpg"
+    Image.fromarray(_selfie(8640, 11520)).save(path, quality=92)
+    return path
+
+
+def make_96mp_png16(folder: Path) -> Path:
+    """A 96 MP (8484 x 11312) 16-bit RGB PNG: the 8-bit portrait x 257 plus a smooth ramp in the low bits,
+    so that the file really uses 16 bits."""
+    rgb = _selfie(8484, 11312)
+    out = np.empty(rgb.shape, np.uint16)
+    ramp = (np.arange(rgb.shape[1], dtype=np.uint16) % 257)[None, :]
+    for c in range(3):  # a channel at a time: the 16-bit frame is 576 MB already
+        np.multiply(rgb[..., c], np.uint16(256), out=out[..., c], dtype=np.uint16)
+        out[..., c] += ramp
+    path = folder / "selfie_96mp_16bit.png"
+    cv2.imwrite(str(path), out[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])
     return path
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+EDIT_ARGS = ["--yaw", "10", "--pitch", "5", "--focal", "50"]
+
+
+def _child_peak(photo: Path | None, out: Path | None) -> dict:
+    """Run in a fresh process: the whole ``edit`` of ``photo`` to ``out`` through the CLI (or, without a
+    photo, only what an edit loads first: its imports, the MediaPipe graphs and a GL context). Returns
+    {"rc", "seconds", "peak_mb"} from that process."""
+    code = (
+        "import json, resource, sys, time\n"
+        "t = time.perf_counter()\n"
+        "if len(sys.argv) > 1:\n"
+        "    from super_gui.cli import main\n"
+        f"    rc = main(['edit', sys.argv[1], '-o', sys.argv[2], *{EDIT_ARGS!r}])\n"
+        "else:\n"
+        "    from super_gui.core.face import silence_native_logging, warm_up\n"
+        "    import super_gui.cli_edit, super_gui.core.edit, super_gui.core.pipeline, super_gui.render.scene\n"
+        "    from super_gui.inversion.base import backend\n"
+        "    from super_gui.render.context import thread_context\n"
+        "    silence_native_logging(); warm_up(); backend('landmark'); thread_context(); rc = 0\n"
+        "print(json.dumps({'rc': rc, 'seconds': time.perf_counter() - t,\n"
+        "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    argv = [sys.executable, "-c", code] + ([str(photo), str(out)] if photo else [])
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):  # a crash (e.g. a segfault) prints no figures
+        return {"rc": done.returncode, "seconds": float("nan"), "peak_mb": float("nan"),
+                "stderr": done.stderr.strip().splitlines()[-1:] }
+
+
+def bench_memory(folder: Path, photo_12mp: Path) -> list[tuple[str, str]]:
+    """Peak RSS of whole edits (one fresh process each, one at a time: 100 MP edits are heavy)."""
+    rows = []
+    base = _child_peak(None, None)
+    rows.append(("baseline RSS: imports + MediaPipe graphs + GL context", f"{base['peak_mb']:.0f} MB"))
+    for label, make, bar in (("12 MP JPEG", lambda: photo_12mp, 1000),
+                             ("99.5 MP JPEG", lambda: make_100mp_selfie(folder), 2000),
+                             ("96 MP 16-bit PNG", lambda: make_96mp_png16(folder), 2000)):
+        photo = make()
+        out = folder / f"edited_{photo.stem}{photo.suffix}"
+        r = _child_peak(photo, out)
+        extra = "" if r["rc"] == 0 else f" (exit {r['rc']}{': ' + r['stderr'][0] if r.get('stderr') else ''})"
+        rows.append((f"whole edit, {label}: peak RSS (bar {bar / 1000:.1f} GB) / time",
+                     f"{r['peak_mb']:.0f} MB / {r['seconds']:.2f} s{extra}"))
+        out.unlink(missing_ok=True)
+        Path(str(out) + ".json").unlink(missing_ok=True)
+        if photo != photo_12mp:
+            photo.unlink()
+    return rows
 
 
 def bench_analysis(photo_path: Path, repeats: int) -> list[tuple[str, str]]:
@@ -117,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     which = ap.add_mutually_exclusive_group()
     which.add_argument("--editor", action="store_true", help="only the editor figures (bench/editor_perf.py)")
     which.add_argument("--no-editor", action="store_true", help="only the core figures")
+    which.add_argument("--memory", action="store_true", help="only the peak-memory rows (12 and 100 MP edits)")
     args = ap.parse_args(argv)
     from super_gui.core.face import silence_native_logging
 
@@ -124,11 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         photo = make_12mp_selfie(Path(tmp))
-        if not args.editor:
+        if not args.editor and not args.memory:
             rows += bench_analysis(photo, args.repeats)
             rows += bench_views(photo, Path(tmp), args.repeats)
-            rows.append(("peak memory (RSS)", f"{peak_rss_mb():.0f} MB"))
-        if not args.no_editor:
+            rows.append(("peak memory (RSS) of this process", f"{peak_rss_mb():.0f} MB"))
+        if not args.editor:
+            rows += bench_memory(Path(tmp), photo)
+        if not args.no_editor and not args.memory:
             from bench.editor_perf import editor_rows
 
             rows += editor_rows(photo, args.repeats)

@@ -94,6 +94,7 @@ def write_edit(
     report_path: str | os.PathLike[str] | None = None,
     timings: dict[str, float] | None = None,
     started: float | None = None,
+    input_sha256: str | None = None,
 ) -> dict:
     """Write ``image`` ((H, W, 3), the full-resolution render of ``view`` of ``prepared``) to ``out_path``,
     the mesh to ``mesh_path`` if given, the sidecar JSON and, if ``report_path`` is given, the report there
@@ -102,17 +103,21 @@ def write_edit(
 
     ``timings`` (seconds by stage, so far) gets ``export``, ``mesh_export`` and ``total`` (since
     ``started``, a ``time.perf_counter()`` value) added. ``command`` names who asked ("edit",
-    "undistort", "editor"). Raises :class:`~super_gui.errors.UserInputError` for a refused path.
+    "undistort", "editor"). ``input_sha256`` is the hash of the photo's bytes as they were loaded, when the
+    caller kept it (the editor: the file may have been moved, deleted or replaced since); without it the file
+    at the photo's path is hashed now, before anything is written. Raises
+    :class:`~super_gui.errors.UserInputError` for a refused path.
     """
     timings = dict(timings or {})
     t0 = time.perf_counter() if started is None else started
     photo = prepared.photo
     photo_path = Path(photo.path)
     plan = plan_outputs(photo_path, image=out_path, mesh=mesh_path, report=report_path, overwrite=overwrite)
-    try:  # before anything is written: with --overwrite the image replaces the input
-        input_sha256 = file_sha256(photo_path)
-    except OSError:  # the photo was moved or deleted after it was loaded (the editor): the edit is still written
-        input_sha256 = None
+    if input_sha256 is None:
+        try:  # before anything is written: with --overwrite the image replaces the input
+            input_sha256 = file_sha256(photo_path)
+        except OSError:  # the photo was moved or deleted after it was loaded: the edit is still written
+            input_sha256 = None
     out, mesh_out = plan.path("image"), plan.path("mesh")
     with plan.writing() as w:
         t = time.perf_counter()

@@ -42,13 +42,16 @@ class ExportMixin:
         try:
             if path.suffix.lower() not in EXPORT_SUFFIXES:
                 raise UserInputError(f"Cannot write {path.name}: use .jpg, .png or .tif.")
+            exists = path.exists() or path.is_symlink()
             if path.exists() and path.resolve().samefile(loaded.path):
                 if not self._confirm(f"{path.name} is the original photo.",
                                      "Replace the original with the edited photo? The original cannot be recovered."):
                     return False
                 overwrite = True
-            elif path.exists() and not self._confirm(f"{path.name} already exists.", "Replace it?"):
-                return False
+            elif exists:
+                if not self._confirm(f"{path.name} already exists.", "Replace it?"):
+                    return False
+                overwrite = True  # the user said yes: a link at that path is replaced itself, never its target
             check_output_path(loaded.path, path, overwrite=overwrite)
         except UserInputError as e:
             self._on_failed("Cannot export", str(e))

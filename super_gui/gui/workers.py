@@ -346,13 +346,9 @@ class RenderThread(QThread):
         t = time.perf_counter()
         rendered = renderer.render(req.view, full=True)
         timings["render"] = time.perf_counter() - t
+        # The sidecar names the bytes the edit was made from (hashed when the photo was opened), not whatever
+        # is at the path now: the original may have been moved, deleted or replaced since.
         report = write_edit(prepared, rendered.image, req.view, req.out_path, command="editor",
-                            jpeg_quality=req.jpeg_quality, overwrite=req.overwrite, timings=timings, started=t0)
-        if req.input_sha256 is not None and report.get("input_sha256") != req.input_sha256:
-            # The original was moved, deleted or replaced since it was opened: the edit (made from the bytes
-            # read then) is written, and its sidecar names those bytes, not whatever is at the path now.
-            from super_gui.core.export import write_sidecar
-
-            report["input_sha256"] = req.input_sha256
-            write_sidecar(report["output"], {k: v for k, v in report.items() if k != "sidecar"})
+                            jpeg_quality=req.jpeg_quality, overwrite=req.overwrite, timings=timings, started=t0,
+                            input_sha256=req.input_sha256)
         self.exported.emit(report)

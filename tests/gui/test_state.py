@@ -135,3 +135,22 @@ def test_jpeg_export_can_keep_the_originals_quality(qtbot, window, grace_rgb, tm
     qtbot.addWidget(again)
     assert again.controls.quality_original.isChecked()
     again.close()
+
+
+def test_replacing_a_link_in_the_editor_replaces_the_link_not_its_target(qtbot, window, grace_jpg, tmp_path, dialogs,
+                                                                          monkeypatch):
+    window.open_photo(grace_jpg)
+    wait_ready(qtbot, window)
+    window.controls.yaw.spin.setValue(10.0)
+    target = tmp_path / "keep.jpg"
+    target.write_bytes(b"someone else's file")
+    link = tmp_path / "link.jpg"
+    link.symlink_to(target)
+    asked = []
+    monkeypatch.setattr(type(window), "_confirm", lambda self, text, question: asked.append(text) or True)
+    assert window.export_to(link)
+    qtbot.waitUntil(lambda: window.last_report is not None or bool(dialogs), timeout=60_000)
+    assert not dialogs, dialogs
+    assert asked and "already exists" in asked[0]
+    assert target.read_bytes() == b"someone else's file"
+    assert not link.is_symlink() and link.read_bytes()[:2] == b"\xff\xd8"

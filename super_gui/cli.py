@@ -25,12 +25,17 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("analyze", "edit", "undistort")
 
 
+def program() -> str:
+    """How the user started us: ``super-gui`` (the installed command) or ``python main.py`` (a checkout)."""
+    return "super-gui" if Path(sys.argv[0]).name.startswith("super-gui") else "python main.py"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one sentence with exit status 2."""
 
     def error(self, message: str):  # type: ignore[override]
         command = " ".join(self.prog.split()[1:])
-        raise UserInputError(f"{message[0].upper()}{message[1:]} (see 'python main.py {command + ' ' if command else ''}--help').")
+        raise UserInputError(f"{message[0].upper()}{message[1:]} (see '{program()} {command + ' ' if command else ''}--help').")
 
 
 def _face_index(text: str) -> int:
@@ -84,7 +89,7 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="main.py",
+        prog=program().removeprefix("python "),
         description="super_gui: undistort close-up selfies and re-pose the head in 3D. With no command, opens the editor.",
     )
     parser.add_argument("--version", action="version", version=f"super_gui {__version__}")
@@ -171,6 +176,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     from super_gui.core.outputs import plan_outputs
 
+    if args.json is not None and not args.json.strip():
+        raise UserInputError("--json is given an empty name; name the file to write.")
     if args.json:  # never over the photo, never through a link: refused before the analysis
         plan_outputs(args.photo, report=args.json)
     t0 = time.perf_counter()
@@ -207,7 +214,7 @@ def open_editor(photo: str | None) -> int:
         raise UserInputError(f"{photo} does not exist." if not Path(photo).exists() else f"{photo} is not a file.")
     if sys.platform.startswith("linux") and not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
         raise UserInputError("There is no display to open the editor on (DISPLAY is not set); "
-                             "the command line works without one: see 'python main.py --help'.")
+                             f"the command line works without one: see '{program()} --help'.")
     try:
         from super_gui.gui.app import run
     except ImportError as e:

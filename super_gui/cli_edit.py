@@ -36,6 +36,9 @@ def _as_folder(args: argparse.Namespace) -> bool:
 
 def _check_usage(args: argparse.Namespace) -> None:
     """What can be refused from the command line alone, before any folder is made or file read."""
+    for option, value in (("-o", args.output), ("--json", args.json), ("--mesh", args.mesh)):
+        if value is not None and not value.strip():  # e.g. an unset shell variable: never "the current folder"
+            raise UserInputError(f"{option} is given an empty name; name the file to write.")
     if _as_folder(args):
         if args.mesh:
             raise UserInputError("--mesh works with one photo at a time.")
@@ -73,12 +76,13 @@ def _distinct(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _outputs(args: argparse.Namespace) -> list[tuple[Path, Path, str]]:
-    """(input, output, note) triples. Several inputs need an output folder; so does an output ending in '/'.
-    The folder is made here (after every usage check), and removed again if the plan refuses the run."""
+def _outputs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path, str]], list[Path]]:
+    """(input, output, note) triples, and the folders made for them (innermost first). Several inputs need an
+    output folder; so does an output ending in '/'. The folder is made here (after every usage check), and
+    removed again if the plan refuses the run."""
     photos = [Path(p) for p in args.photos]
     if not _as_folder(args):
-        return [(photos[0], Path(args.output), "")]
+        return [(photos[0], Path(args.output), "")], []
     out = Path(args.output)
     made = _missing_folders(out)
     if made:
@@ -101,14 +105,20 @@ def _outputs(args: argparse.Namespace) -> list[tuple[Path, Path, str]]:
         if args.json:  # the batch's report: never over a photo, an output of the batch or its sidecar
             for _, dst, _ in triples:
                 plan_outputs(None, image=dst, report=args.json, other_inputs=photos)
-        return triples
+        return triples, made
     except BaseException:
-        for folder in made:
-            try:
-                folder.rmdir()
-            except OSError:
-                break
+        _remove_empty(made)
         raise
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a run made (innermost first) as long as they are empty: a run that wrote nothing
+    leaves nothing behind."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def _same_output(path: Path, photo: Path) -> bool:
@@ -183,43 +193,47 @@ def run_edit(args: argparse.Namespace) -> int:
 
     view = _view(args)
     _check_usage(args)
-    triples = _outputs(args)
+    triples, made = _outputs(args)
     single = len(triples) == 1
     photos = [src for src, _, _ in triples]
     reports: list[dict] = []
     failed = internal = False
-    for src, dst, note in triples:
-        others = [p for p in photos if p is not src]
-        try:
-            rep = edit_one(src, dst, args, view, others, report_path=args.json if single else None)
-            reports.append(rep)
-            t = rep["timings_s"]
-            print(f"{shown(src.name)} -> {shown(dst)} ({t['total']:.2f} s; distance {rep['estimates']['capture_distance_cm']:.0f} cm, "
-                  f"capture focal {rep['settings']['capture_focal_35mm']:g} mm{note})")
-            cov = rep.get("coverage") or {}
-            if cov.get("outside") or cov.get("view", 1.0) < cov.get("supported", {}).get("min_coverage", 0.0):
-                print(f"note: {shown(src.name)}: this view is outside the range the photo supports "
-                      f"({', '.join(cov['outside']) or 'this combination'}; supported: {_ranges_text(cov['supported'])}); "
-                      "check the result", file=sys.stderr)
-        except (UserInputError, MemoryError) as e:
-            if isinstance(e, MemoryError):
-                e = UserInputError(not_enough_memory(src))
-            if single:
-                raise e from None
-            failed = True
-            reports.append({"input": str(src), "error": str(e)})
-            print(f"error: {shown(src.name)}: {shown(str(e))}", file=sys.stderr)
-        except Exception as e:  # a bug: report it and go on with the batch
-            if single:
-                raise
-            internal = True
-            traceback.print_exc()
-            reports.append({"input": str(src), "error": f"internal error: {e}"})
-            print(f"error: {shown(src.name)}: internal error in super_gui ({type(e).__name__})", file=sys.stderr)
-    if args.json and not single:
-        plan_outputs(None, report=args.json, other_inputs=photos)
-        write_json_atomic(args.json, {"results": reports})
-    if not single:
+    try:
+        for src, dst, note in triples:
+            others = [p for p in photos if p is not src]
+            try:
+                rep = edit_one(src, dst, args, view, others, report_path=args.json if single else None)
+                reports.append(rep)
+                t = rep["timings_s"]
+                print(f"{shown(src.name)} -> {shown(dst)} ({t['total']:.2f} s; distance {rep['estimates']['capture_distance_cm']:.0f} cm, "
+                      f"capture focal {rep['settings']['capture_focal_35mm']:g} mm{note})")
+                cov = rep.get("coverage") or {}
+                if cov.get("outside") or cov.get("view", 1.0) < cov.get("supported", {}).get("min_coverage", 0.0):
+                    print(f"note: {shown(src.name)}: this view is outside the range the photo supports "
+                          f"({', '.join(cov['outside']) or 'this combination'}; supported: {_ranges_text(cov['supported'])}); "
+                          "check the result", file=sys.stderr)
+            except (UserInputError, MemoryError) as e:
+                if isinstance(e, MemoryError):
+                    e = UserInputError(not_enough_memory(src))
+                if single:
+                    raise e from None
+                failed = True
+                reports.append({"input": str(src), "error": str(e)})
+                print(f"error: {shown(src.name)}: {shown(str(e))}", file=sys.stderr)
+            except Exception as e:  # a bug: report it and go on with the batch
+                if single:
+                    raise
+                internal = True
+                traceback.print_exc()
+                reports.append({"input": str(src), "error": f"internal error: {e}"})
+                print(f"error: {shown(src.name)}: internal error in super_gui ({type(e).__name__})", file=sys.stderr)
         ok = sum("error" not in r for r in reports)
-        print(f"{ok} of {len(triples)} photos done" + ("" if ok == len(triples) else f", {len(triples) - ok} failed"))
+        if args.json and not single:
+            plan_outputs(None, report=args.json, other_inputs=photos)
+            write_json_atomic(args.json, {"results": reports})
+        if not single:
+            print(f"{ok} of {len(triples)} photos done" + ("" if ok == len(triples) else f", {len(triples) - ok} failed"))
+    finally:
+        if not any("error" not in r for r in reports):
+            _remove_empty(made)  # a run that wrote nothing leaves no folder behind
     return 1 if internal else 2 if failed else 0

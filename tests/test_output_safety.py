@@ -326,3 +326,38 @@ def test_reproduce_command_is_quoted_exact_and_writes_the_same_bytes(tmp_path, a
     words[words.index("-o") + 1] = str(again)
     assert main(*words[2:]) == 0
     assert again.read_bytes() == out.read_bytes()
+
+
+@pytest.mark.parametrize("option", ["-o", "--json", "--mesh"])
+def test_an_empty_output_name_is_refused_not_read_as_the_current_folder(tmp_path, astronaut_jpg, option, monkeypatch):
+    from super_gui.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    args = ["undistort", str(astronaut_jpg), "-o", "fixed.jpg"]
+    args = ["undistort", str(astronaut_jpg), "-o", ""] if option == "-o" else [*args, option, ""]
+    assert main(args) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_batch_that_writes_nothing_leaves_no_output_folder(tmp_path, capsys):
+    from super_gui.cli import main
+
+    bad = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
+    for p in bad:
+        p.write_bytes(b"not a photo")
+    out = tmp_path / "new" / "results"
+    assert main(["undistort", *map(str, bad), "-o", f"{out}/"]) == 2
+    assert "0 of 2 photos done" in capsys.readouterr().out
+    assert not (tmp_path / "new").exists()
+
+
+def test_usage_names_the_command_the_user_ran(monkeypatch, capsys):
+    from super_gui import cli
+
+    monkeypatch.setattr(sys, "argv", ["/home/me/.local/bin/super-gui", "edit"])
+    assert cli.main(["edit"]) == 2
+    assert "see 'super-gui edit --help'" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", ["main.py", "edit"])
+    assert cli.main(["edit"]) == 2
+    assert "see 'python main.py edit --help'" in capsys.readouterr().err

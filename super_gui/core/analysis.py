@@ -14,7 +14,6 @@ import numpy as np
 
 from super_gui.core.camera import CaptureFocal, HeadPose, Intrinsics, capture_distance_from_iris, capture_focal
 from super_gui.core.face import FaceAnalysis, analyze_faces
-from super_gui.core import headpose
 from super_gui.core.headpose import PoseFit, fit_head_pose, pose_toward_camera
 from super_gui.core.image_io import Photo
 from super_gui.core.strips import to_uint8_strips
@@ -22,12 +21,6 @@ from super_gui.errors import Cancelled, UserInputError
 
 Progress = Callable[[float, str], None]
 DISTANCE_RANGE_CM = (10.0, 2000.0)  # capture distances a user may give
-# SQPnP refuses landmarks whose spread, in units of the focal length, has a variance under 1e-5 (OpenCV's
-# POINT_VARIANCE_THRESHOLD): a face that spans under ~0.3 % of the focal length, i.e. a long lens or a far
-# face (measured: 632 mm 35 mm-equivalent on the 512 px astronaut, 1163 mm on Grace Hopper; a 40 px eye
-# distance on a 100 MP photo fails from ~30 mm). Below twice that, the pose is fitted with EPnP instead,
-# which handles the near-orthographic case (the same pose as SQPnP where both work).
-_SQPNP_MIN_VARIANCE = 2e-5
 
 
 def no_progress(fraction: float, message: str) -> None:
@@ -98,7 +91,7 @@ def analyze_photo(
         raise Cancelled()
     progress(0.6, "Estimating head pose")
     t = time.perf_counter()
-    fit = _fit_pose(faces.face.landmarks, intr)
+    fit = fit_head_pose(faces.face.landmarks, intr)
     # The eye line is foreshortened by the yaw relative to the line of sight, not to the optical axis.
     E_dir = intr.unproject(faces.face.eye_midpoint_px[None], np.array([1.0]))[0]
     seen = pose_toward_camera(fit.rotation, E_dir * 0.4)
@@ -112,26 +105,3 @@ def analyze_photo(
     timings["pose"] = time.perf_counter() - t
     progress(1.0, "Analysed")
     return PhotoAnalysis(faces, focal, intr, d, source, fit, E, pose, timings)
-
-
-def _fit_pose(landmarks_px: np.ndarray, intr: Intrinsics) -> PoseFit:
-    """:func:`~super_gui.core.headpose.fit_head_pose`, or the same fit started from EPnP where the face is too
-    small in units of the focal length for SQPnP (see :data:`_SQPNP_MIN_VARIANCE`)."""
-    import cv2
-
-    idx = np.array(headpose._RIGID)
-    img = np.ascontiguousarray(landmarks_px[idx, :2], dtype=np.float64)
-    normalised = (img - [intr.cx, intr.cy]) / intr.focal_px
-    variance = float(np.mean(np.sum((normalised - normalised.mean(axis=0)) ** 2, axis=1)))
-    if variance >= _SQPNP_MIN_VARIANCE:
-        return fit_head_pose(landmarks_px, intr)
-    obj = headpose.face_template().points_m[idx]
-    K = intr.K
-    ok, rvec, tvec = cv2.solvePnP(obj, img, K, None, flags=cv2.SOLVEPNP_EPNP)
-    if not ok:  # pragma: no cover - EPnP does not fail on 60+ points in general position
-        raise RuntimeError("head pose estimation failed")
-    rvec, tvec = cv2.solvePnPRefineLM(obj, img, K, None, rvec, tvec)
-    R, _ = cv2.Rodrigues(rvec)
-    proj, _ = cv2.projectPoints(obj, rvec, tvec, K, None)
-    rms = float(np.sqrt(np.mean(np.sum((proj[:, 0] - img) ** 2, axis=1))))
-    return PoseFit(HeadPose.from_rotation(R), R, tvec.ravel(), rms)

@@ -164,9 +164,7 @@ def _refuse_ambiguous(analysis, name: str) -> None:
     """Several faces of similar size: guessing would edit the wrong person, so ask."""
     faces = analysis.faces
     if faces.ambiguous:
-        raise UserInputError(
-            f"{name} has {len(faces.faces)} faces of similar size ({faces.describe_faces()}); choose one with --face N."
-        )
+        raise UserInputError(f"{faces.ambiguity(name)}; choose one with --face N.")
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

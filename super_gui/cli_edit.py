@@ -154,7 +154,7 @@ def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: V
     prepared = prepare(photo, face_index=args.face, capture_focal_35mm=args.capture_focal, distance_cm=args.distance_cm)
     faces = prepared.analysis.faces
     if faces.ambiguous:
-        raise UserInputError(f"{photo_path.name} has {len(faces.faces)} faces of similar size ({faces.describe_faces()}); choose one with --face N.")
+        raise UserInputError(f"{faces.ambiguity(shown(photo_path.name))}; choose one with --face N.")
     timings.update(prepared.timings_s)
     t = time.perf_counter()
     renderer = PortraitRenderer(prepared)

@@ -153,3 +153,14 @@ def test_the_editor_without_a_display_is_a_plain_error(astronaut_jpg):
     r = subprocess.run([sys.executable, str(ROOT / "main.py"), str(astronaut_jpg)], capture_output=True, text=True,
                        env=env, timeout=60)
     assert r.returncode == 2 and "no display" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_which_face_question_counts_only_faces_that_can_be_edited(tmp_path, grace_rgb):
+    canvas = three_faces(grace_rgb)
+    cut = canvas[:, : canvas.shape[1] - grace_rgb.shape[1] // 2]  # the right copy's face crosses the border
+    photo = save(np.ascontiguousarray(cut), tmp_path / "group.png")
+    r = run("analyze", str(photo))
+    err = r.stderr
+    assert r.returncode == 2, err
+    assert "has 2 faces of similar size that can be edited" in err, err
+    assert "2 (right, " in err and "cannot be edited" in err, err

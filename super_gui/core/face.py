@@ -110,14 +110,19 @@ class FaceAnalysis:
         return not self.problems or self.problems[index] is None
 
     def describe_faces(self) -> str:
-        """'0 (left, pupils 67 px apart), 1 (centre, 84 px), ...' for messages."""
+        """'0 (left, pupils 67 px apart), 1 (centre, 84 px), 2 (right, 70 px, cannot be edited)' for messages."""
         w = self.image_size[0]
         parts = []
         for i, f in enumerate(self.faces):
             x = f.eye_midpoint_px[0] / max(1, w)
             where = "left" if x < 1 / 3 else "right" if x > 2 / 3 else "centre"
-            parts.append(f"{i} ({where}, pupils {f.eye_distance_px:.0f} px apart)")
+            parts.append(f"{i} ({where}, pupils {f.eye_distance_px:.0f} px apart{'' if self.usable(i) else ', cannot be edited'})")
         return ", ".join(parts)
+
+    def ambiguity(self, name: str) -> str:
+        """The sentence asking which face to edit, for a photo called ``name`` (see ``ambiguous``)."""
+        n = sum(self.usable(i) for i in range(len(self.faces)))
+        return f"{name} has {n} faces of similar size that can be edited ({self.describe_faces()})"
 
 
 _lock = threading.Lock()

@@ -244,7 +244,8 @@ class MainWindow(ExportMixin, QMainWindow):
         self._show_estimates(a)
         self.viewer.set_prompt("Several faces: click the face to edit" if self._picking else None)
         if self._picking:
-            self.set_status(f"This photo has {len(faces.faces)} faces of similar size: click the face to edit.")
+            n = sum(faces.usable(i) for i in range(len(faces.faces)))
+            self.set_status(f"This photo has {n} faces of similar size that can be edited: click the face to edit.")
         else:
             n = len(faces.faces)
             self.set_status("Ready." + (f" {n} faces: click another outline to edit that face instead." if n > 1 else ""))

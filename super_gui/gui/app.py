@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from super_gui.core.camera import View
@@ -156,6 +157,13 @@ def _dark_theme(app: QApplication) -> None:
     app.setPalette(p)
 
 
+def app_icon() -> QIcon:
+    """The application's icon (resources/super-gui.svg, the one the desktop entry names)."""
+    from super_gui.core.resources import resource_path
+
+    return QIcon(str(resource_path("super-gui.svg")))
+
+
 def run(photo: str | None = None) -> int:
     """Open the editor (on ``photo`` if given) and run until it is closed; returns the exit status."""
     from super_gui.core.face import silence_native_logging
@@ -167,6 +175,8 @@ def run(photo: str | None = None) -> int:
     app.setOrganizationName("super_gui")
     app.setApplicationName("super_gui")
     app.setApplicationDisplayName("super_gui")
+    app.setDesktopFileName("super-gui")  # matches resources/super-gui.desktop (Wayland docks, task bars)
+    app.setWindowIcon(app_icon())
     _dark_theme(app)
     shot = os.environ.get("SUPER_GUI_SCREENSHOT") or None
     demo_text = os.environ.get("SUPER_GUI_DEMO_VIEW")

@@ -154,3 +154,12 @@ def test_replacing_a_link_in_the_editor_replaces_the_link_not_its_target(qtbot, 
     assert asked and "already exists" in asked[0]
     assert target.read_bytes() == b"someone else's file"
     assert not link.is_symlink() and link.read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_the_application_icon_is_found_and_drawn(qtbot):
+    from super_gui.gui.app import app_icon
+
+    icon = app_icon()
+    assert not icon.isNull()
+    img = icon.pixmap(64, 64).toImage()
+    assert img.width() == 64 and len({img.pixel(x, y) for x in range(0, 64, 4) for y in range(0, 64, 4)}) > 2

@@ -236,7 +236,7 @@ class ViewControls(QWidget):
         self.quality_original.setToolTip("Write a JPEG with the quality estimated from the original JPEG's "
                                          "quantisation tables (its chroma subsampling is always kept).")
         self.quality_original.toggled.connect(self._quality_original_toggled)
-        form.addRow("", self.quality_original)
+        form.addRow(self.quality_original)  # the whole row: its text names the estimate
         row = QHBoxLayout()
         self.export_button = QPushButton("Export…")
         self.export_mesh_button = QPushButton("Export Mesh…")

@@ -158,16 +158,39 @@ def _mp_models():
     """Face detector, Face Mesh and Selfie Segmentation graphs, built once per process (they are not
     thread-safe: callers hold ``_lock``)."""
     if not _models:
-        import mediapipe as mp  # slow import (~0.7 s): only when a photo is analysed
+        # Built on a thread of its own: importing MediaPipe keeps an exception for good (an optional audio
+        # library missing), and with it every frame of the stack it was raised in. On the caller's stack
+        # that would keep the caller's arrays alive for the life of the process (a 96 MP 16-bit photo's
+        # 8-bit copy, 274 MB, and a batch's first photo).
+        failed: list[BaseException] = []
 
-        # The full-range detector finds small faces too (group photos); Face Mesh then runs on a crop
-        # around each detection, where its own short-range detector sees one large face.
-        _models["detector"] = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
-        _models["mesh"] = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, refine_landmarks=True, max_num_faces=1, min_detection_confidence=0.5
-        )
-        _models["seg"] = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        def build() -> None:
+            try:
+                _build_models()
+            except BaseException as e:  # raised again below, on the caller's thread
+                failed.append(e)
+
+        try:
+            builder = threading.Thread(target=build, name="mediapipe-graphs")
+            builder.start()
+            builder.join()
+        except RuntimeError:  # no thread to be had (e.g. under a tight memory limit): build here
+            build()
+        if failed:
+            raise failed[0]
     return _models["detector"], _models["mesh"], _models["seg"]
+
+
+def _build_models() -> None:
+    import mediapipe as mp  # slow import (~0.7 s): only when a photo is analysed
+
+    # The full-range detector finds small faces too (group photos); Face Mesh then runs on a crop
+    # around each detection, where its own short-range detector sees one large face.
+    models = {"detector": mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5),
+              "mesh": mp.solutions.face_mesh.FaceMesh(
+                  static_image_mode=True, refine_landmarks=True, max_num_faces=1, min_detection_confidence=0.5),
+              "seg": mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)}
+    _models.update(models)
 
 
 def warm_up() -> None:

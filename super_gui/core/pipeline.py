@@ -207,14 +207,15 @@ class PortraitRenderer:
         ox, oy = int(np.floor(g.x0 * scale)), int(np.floor(g.y0 * scale))
         ex, ey = min(W, int(np.ceil(g.x1 * scale))), min(H, int(np.ceil(g.y1 * scale)))
         if scale == 1.0:
-            rgb, matte = inv.texture, inv.matte
+            rgb, matte = inv.texture_source, inv.matte  # the photo's own pixels: made 8-bit a band at a time
         else:
             rgb = self.base_image(scale)[oy:ey, ox:ex]
             matte = cv2.resize(inv.matte, (ex - ox, ey - oy), interpolation=cv2.INTER_AREA)
         rect = (ox / scale, oy / scale, (ex - ox) / scale, (ey - oy) / scale)
         drafts = scale == self.preview_scale
         # (rgb, matte) is uploaded a band at a time: at 100 MP the crop as one RGBA array would be ~340 MB
-        self.scene.upload_scale(scale, np.dstack([rgb, matte]) if drafts else (rgb, matte), rect, (ox, oy), drafts=drafts)
+        self.scene.upload_scale(scale, np.dstack([to_uint8_strips(rgb), matte]) if drafts else (rgb, matte), rect, (ox, oy),
+                                drafts=drafts)
 
     def _view_window(self, camera: VirtualCamera, scale: float) -> tuple[int, int, int, int]:
         """(x, y, w, h) in output pixels of the scale's photo crop: where the head was and where it goes,
@@ -253,8 +254,9 @@ class PortraitRenderer:
         ox, oy = self.scene.origin(scale)
         ox, oy = ox + window[0], oy + window[1]
         if full and scale != self.preview_scale:
-            # The full-resolution textures and targets go before the copy of the photo is made (at 100 MP
-            # they hold ~1.5 GB); a next export uploads them again.
+            # The full-resolution textures go before the copy of the photo is made (at 100 MP the photo
+            # texture alone is ~300 MB); a next export uploads them again. A big window is drawn in tiles
+            # (render/scene.py), so GL never holds more than a tile's targets next to ``crop``.
             self.scene.release_scale(scale)
         image = base.copy()
         _paste(image, crop, ox, oy)

@@ -18,6 +18,7 @@ from super_gui.core.analysis import PhotoAnalysis
 from super_gui.core.camera import View
 from super_gui.core.depth import PersonDepth
 from super_gui.core.image_io import Photo
+from super_gui.core.strips import to_uint8_strips
 
 Progress = Callable[[float, str], None]
 
@@ -27,7 +28,9 @@ class Inversion:
     """One photo inverted.
 
     ``texture`` ((H, W, 3) uint8) and ``matte`` ((H, W) uint8) are full-resolution crops of the photo and
-    its person matte over the working region ``depth.grid``. On the working grid itself ((h, w, ...)):
+    its person matte over the working region ``depth.grid``; ``texture`` is made from ``photo_rgb`` (the
+    photo's own pixels, shared) each time it is asked for, not kept: at 100 MP it is ~250 MB, and only a
+    mesh export needs it whole (the renderer uploads :attr:`texture_source` a band at a time). On the working grid itself ((h, w, ...)):
     ``twin_px`` (float32, 2 channels) and ``mirror_aux`` (uint8 rgba) say how to complete the face from
     its mirror side (the generated image, drawn by the renderer from the photo); ``plate`` (uint8 rgba) is
     the background with the person filled in (rgb) and where that fill applies (a).
@@ -36,12 +39,23 @@ class Inversion:
     backend: str
     analysis: PhotoAnalysis
     depth: PersonDepth
-    texture: np.ndarray
+    photo_rgb: np.ndarray
     matte: np.ndarray
     twin_px: np.ndarray
     mirror_aux: np.ndarray
     plate: np.ndarray
     timings_s: dict
+
+    @property
+    def texture_source(self) -> np.ndarray:
+        """The photo's pixels over ``depth.grid`` in the photo's own dtype (a view, no copy)."""
+        g = self.depth.grid
+        return self.photo_rgb[g.y0 : g.y1, g.x0 : g.x1]
+
+    @property
+    def texture(self) -> np.ndarray:
+        """(H, W, 3) uint8 crop of the photo over ``depth.grid``, a new array each time."""
+        return np.ascontiguousarray(to_uint8_strips(self.texture_source))
 
     @property
     def origin(self) -> tuple[int, int]:

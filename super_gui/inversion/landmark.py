@@ -210,6 +210,7 @@ class LandmarkBackend:
         matte = np.clip(np.rint(np.multiply(matte, 255.0, out=matte), out=matte), 0, 255, out=matte).astype(np.uint8)
         h, w = grid.shape
         small = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
+        del crop  # (not kept: the renderer and a mesh export take the photo's own pixels, Inversion.texture)
         stage("matte", 0.5, "Cutting out the person", t)
 
         t = time.perf_counter()
@@ -219,4 +220,4 @@ class LandmarkBackend:
         t = time.perf_counter()
         plate = background_plate(small, depth.person, depth.edit_weight, *ovals, people=people)
         stage("plate", 0.95, "Filling the background", t)
-        return Inversion("landmark", analysis, depth, crop, matte, twin_px, mirror_aux, plate, timings)
+        return Inversion("landmark", analysis, depth, photo.rgb, matte, twin_px, mirror_aux, plate, timings)

@@ -4,6 +4,9 @@ no Qt here."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
 import threading
 
 import moderngl
@@ -58,3 +61,24 @@ def release_targets(ctx: moderngl.Context, targets: dict) -> None:
         for o in objs:
             o.release()
     targets.clear()
+
+
+_libc = None
+
+
+def give_back_memory() -> None:
+    """Hand memory the process has freed back to the system, where the C library can (glibc). Mesa's
+    llvmpipe keeps textures in ordinary malloc memory: a tile's targets (~20 MB each) land in the heap,
+    not in a mapping of their own, and stay in the process's resident memory after they are released
+    until the heap is trimmed (at 100 MP ~300 MB)."""
+    global _libc
+    if not sys.platform.startswith("linux"):
+        return
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):  # not glibc (musl has no malloc_trim): nothing to do
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)

@@ -9,6 +9,13 @@ Two passes per view (DESIGN.md §4), both on the GPU so the slider path stays fa
    mipmaps of pass 1) with alpha = blurred visibility, lays the person over the background plate and
    pastes the result into the photo: where the paste weight is 0 the photo's texel is copied exactly.
 
+A full-resolution window larger than ``TILED_ABOVE_PX`` is drawn in tiles (``_render_tiled``), so that
+a 100 MP photo needs ~150 MB of GL targets instead of ~1.1 GB and no full-window readback: first the mesh
+pass tile by tile, keeping only mip level ``COARSE_LEVEL`` of the whole window (the coarse pyramid);
+then per tile (plus a guard band) the mesh pass again, its levels below ``COARSE_LEVEL``, and the
+composite, which reads the coarser levels (the visibility blur and the paste feather) from the coarse
+pyramid. Smaller windows and every preview are drawn whole, exactly as before tiling existed.
+
 Textures for a scale are uploaded once (a preview scale at start, full resolution on the first export)
 and reused for every view. Owns its GL objects (``release()``); GL calls on the context's thread only.
 No Qt.
@@ -19,17 +26,28 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import cv2
 import moderngl
 import numpy as np
 
 from super_gui.core.camera import VirtualCamera
+from super_gui.core.image_io import to_uint8
 from super_gui.core.mesh import PersonMesh, sample_bilinear
 from super_gui.core.resources import resource_path
-from super_gui.render.context import bind_home_framebuffer, release_targets
+from super_gui.render.context import bind_home_framebuffer, give_back_memory, release_targets
 
 SHADERS = resource_path("shaders")
+
+# Full-resolution windows of more pixels than this are drawn in tiles (a 12 MP photo's never is).
+TILED_ABOVE_PX = 20_000_000
+TILE_PX = 2048  # a tile's interior, each side; a multiple of 2 ** COARSE_LEVEL
+# Pass 1 is drawn this far around a tile's interior. The levels a tile gives (below COARSE_LEVEL, read
+# bilinearly; trilinear up to level 3) reach ~12 px beyond the interior; a multiple of 2 ** COARSE_LEVEL.
+TILE_GUARD_PX = 64
+COARSE_LEVEL = 3  # mip levels from here up come from the coarse pyramid of the whole window
+UNTILED_SPLIT = 1e6  # u_split of a window drawn whole: every level from its own textures
 
 
 @dataclass(frozen=True)
@@ -163,7 +181,8 @@ class PortraitScene:
 
     def upload_scale(self, scale: float, photo_rgba: np.ndarray | tuple[np.ndarray, np.ndarray],
                      rect: tuple[float, float, float, float], origin: tuple[int, int], *, drafts: bool = False) -> None:
-        """Upload the photo crop (rgb + matte, (h, w, 4) uint8, or the pair ((h, w, 3), (h, w))) used to
+        """Upload the photo crop (rgb + matte, (h, w, 4) uint8, or the pair ((h, w, 3) uint8 or uint16,
+        (h, w) uint8)) used to
         draw at ``scale``. ``rect`` is the full-resolution rectangle it covers, ``origin`` its top-left pixel
         in the output image. ``drafts``: drag frames will be drawn at this scale (their backdrop is made now)."""
         if scale in self._scales:
@@ -178,15 +197,16 @@ class PortraitScene:
             self._backdrop(self._scales[scale], photo_rgba)
 
     def _texture_rgba(self, rgb: np.ndarray, alpha: np.ndarray) -> moderngl.Texture:
-        """An RGBA uint8 texture of ``rgb`` (h, w, 3) and ``alpha`` (h, w), uploaded in bands of rows so
-        that a full-resolution crop never exists as one (h, w, 4) array next to the texture."""
+        """An RGBA uint8 texture of ``rgb`` ((h, w, 3) uint8, or uint16 made 8-bit here) and ``alpha``
+        ((h, w) uint8), uploaded in bands of rows so that a full-resolution crop never exists as one array
+        next to the texture (neither (h, w, 4) nor, for a 16-bit photo, an 8-bit (h, w, 3))."""
         h, w = alpha.shape
         tex = self.ctx.texture((w, h), 4, dtype="f1")
         tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         tex.repeat_x = tex.repeat_y = False
         step = max(1, (1 << 22) // (4 * w))
         for y in range(0, h, step):
-            band = np.dstack([rgb[y : y + step], alpha[y : y + step]])
+            band = np.dstack([to_uint8(rgb[y : y + step]), alpha[y : y + step]])
             tex.write(band, viewport=(0, y, w, band.shape[0]))
         return tex
 
@@ -204,13 +224,14 @@ class PortraitScene:
     def _let_go(self) -> None:
         """Make the driver drop its own references to released textures. Mesa frees a texture only when no
         texture unit and no mipmap pass refers to it any more, and it notices a unit has changed only at the
-        next draw: so bind a 1x1 texture everywhere, make its mipmaps and draw one pixel with it."""
+        next draw: so bind a 1x1 texture everywhere, make its mipmaps and draw one pixel with it. Then
+        what it freed goes back to the system (:func:`~super_gui.render.context.give_back_memory`)."""
         dummy = self.ctx.texture((1, 1), 4)
         dummy.build_mipmaps()
         pixel = self.ctx.texture((1, 1), 4)
         fbo = self.ctx.framebuffer(color_attachments=[pixel])
         try:
-            for unit in range(8):
+            for unit in range(16):
                 dummy.use(unit)
             fbo.use()
             fbo.viewport = (0, 0, 1, 1)
@@ -221,6 +242,7 @@ class PortraitScene:
             bind_home_framebuffer(self.ctx)
             for o in (fbo, pixel, dummy):
                 o.release()
+        give_back_memory()
 
     @staticmethod
     def _release_scale(st: _ScaleTextures) -> None:
@@ -271,13 +293,7 @@ class PortraitScene:
                 _, old = self._targets.popitem()
                 for o in old:
                     o.release()
-            layers = [self.ctx.texture((w, h), 4) for _ in range(3)]
-            for t in layers:
-                t.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
-                t.repeat_x = t.repeat_y = False
-                # Storage for the whole mipmap chain now, before the framebuffer holds level 0: made later,
-                # Mesa would copy each layer into new storage and keep the old one too (+700 MB at 100 MP).
-                t.build_mipmaps()
+            layers = self._layers(w, h)
             depth = self.ctx.depth_renderbuffer((w, h))
             out = self.ctx.texture((w, h), 4)
             cw, ch = max(1, -(-w // 4)), max(1, -(-h // 4))
@@ -290,6 +306,17 @@ class PortraitScene:
                 self.ctx.framebuffer(color_attachments=[coarse], depth_attachment=coarse_depth),
                 *layers, coarse, (depth, out, coarse_depth))
         return self._targets[key]
+
+    def _layers(self, w: int, h: int, max_level: int = 1000) -> list[moderngl.Texture]:
+        """Pass 1's three colour layers, mipmapped up to ``max_level``."""
+        layers = [self.ctx.texture((w, h), 4) for _ in range(3)]
+        for t in layers:
+            t.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+            t.repeat_x = t.repeat_y = False
+            # Storage for the whole mipmap chain now, before the framebuffer holds level 0: made later,
+            # Mesa would copy each layer into new storage and keep the old one too (+700 MB at 100 MP).
+            t.build_mipmaps(0, max_level)
+        return layers
 
     def _set_view(self, p: moderngl.Program, camera: VirtualCamera, st: _ScaleTextures, scale: float) -> None:
         """Uniforms and textures a mesh program needs for this view."""
@@ -367,10 +394,20 @@ class PortraitScene:
 
         Returns ((h, w, 4) uint8: the edited window, rows top-down, alpha = paste weight; seconds).
         ``face_px`` (the eye distance in output pixels) sets the blur and feather widths. ``draft`` trades
-        the pyramid blend for speed (frames shown while a slider moves).
+        the pyramid blend for speed (frames shown while a slider moves). A big full-resolution window is
+        drawn in tiles (:meth:`tiled`), each read straight into the returned array.
         """
         t = time.perf_counter()
         st = self._scales[scale]
+        if self.tiled(scale, window, draft=draft):
+            self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
+            whole = np.empty((window[3], window[2], 4), np.uint8)
+
+            def into_whole(part: np.ndarray, x: int, y: int) -> None:
+                whole[y : y + part.shape[0], x : x + part.shape[1]] = part
+
+            self._render_tiled(camera, st, scale, face_px, window, into_whole)
+            return whole, time.perf_counter() - t
         # Previews reuse one set of targets the size of the crop (windows change every frame); a full-size
         # render gets targets just the size of its window, so a 100 MP photo does not need 100 MP buffers.
         w, h = (window[2], window[3]) if scale == 1.0 else st.photo.size
@@ -381,35 +418,116 @@ class PortraitScene:
         self.ctx.enable(moderngl.DEPTH_TEST)
         if draft:
             return self._render_draft(camera, st, scale, window, targets), time.perf_counter() - t
+        return self._render_whole(camera, st, scale, face_px, window, targets, w, h), time.perf_counter() - t
+
+    def _render_whole(self, camera, st: _ScaleTextures, scale: float, face_px: float, window, targets: _Targets,
+                      w: int, h: int) -> np.ndarray:
+        """Both passes over the whole window at once (previews, and full-resolution windows up to
+        ``TILED_ABOVE_PX``)."""
         wx, wy, ww, wh = window
         rect = self._window_rect(st, scale, window)
-        m = self.mesh_program
-        self._set_view(m, camera, st, scale)
-        self._set(m, u_window=rect)
-        targets.mesh.use()
-        targets.mesh.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        targets.mesh.viewport = (0, 0, ww, wh)
-        self._draw_mesh(self.mesh_vao, m)
+        self._mesh_pass(camera, st, scale, rect, targets.mesh, (ww, wh))
         warped, generated, vis = targets.warped, targets.generated, targets.visibility
         for tex in (warped, generated, vis):
             tex.build_mipmaps()
-        c = self.composite_program
-        self._bind(c, u_warped=warped, u_generated=generated, u_visibility=vis, u_photo=st.photo, u_plate=self.plate, u_edit_old=self.edit_old)
-        self._set(
-            c,
-            u_depth=0.0,
-            u_photo_offset=(wx, wy),
-            u_window=rect,
-            u_work=self.inputs.work_rect,
-            u_extent=(ww / w, wh / h),
-            u_blur_lod=float(math.log2(max(1.0, 0.08 * face_px))),
-            u_paste_lod=float(math.log2(max(1.0, 0.12 * face_px))),
-        )
+        self._composite(st, (warped, generated, vis), (warped, generated, vis), face_px,
+                        u_photo_offset=(wx, wy), u_window=rect, u_part=(0.0, 0.0, 1.0, 1.0),
+                        u_fine=(0.0, 0.0, ww / w, wh / h), u_split=UNTILED_SPLIT)
         targets.blend.use()
         targets.blend.viewport = (0, 0, ww, wh)
         self.ctx.disable(moderngl.DEPTH_TEST)
         self.quad_vao.render(moderngl.TRIANGLE_STRIP)
-        return self._read(targets.blend, ww, wh), time.perf_counter() - t
+        return self._read(targets.blend, ww, wh)
+
+    def _mesh_pass(self, camera, st: _ScaleTextures, scale: float, rect, fbo: moderngl.Framebuffer, size: tuple[int, int]) -> None:
+        """Pass 1 over the full-resolution rectangle ``rect`` into ``fbo``'s first ``size`` pixels."""
+        m = self.mesh_program
+        self._set_view(m, camera, st, scale)
+        self._set(m, u_window=rect)
+        fbo.use()
+        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        fbo.viewport = (0, 0, *size)
+        self._draw_mesh(self.mesh_vao, m)
+
+    def _composite(self, st: _ScaleTextures, fine, coarse, face_px: float, **uniforms) -> None:
+        """Bind and set pass 2's inputs: pass 1's textures (``fine``, ``coarse``: warped, generated,
+        visibility) and the window's uniforms (see composite.frag)."""
+        c = self.composite_program
+        self._bind(c, u_warped=fine[0], u_generated=fine[1], u_visibility=fine[2], u_photo=st.photo, u_plate=self.plate,
+                   u_edit_old=self.edit_old, u_coarse_warped=coarse[0], u_coarse_generated=coarse[1], u_coarse_visibility=coarse[2])
+        self._set(
+            c,
+            u_depth=0.0,
+            u_work=self.inputs.work_rect,
+            u_blur_lod=float(math.log2(max(1.0, 0.08 * face_px))),
+            u_paste_lod=float(math.log2(max(1.0, 0.12 * face_px))),
+            **uniforms,
+        )
+
+    def tiled(self, scale: float, window: tuple[int, int, int, int], *, draft: bool = False) -> bool:
+        """Whether :meth:`render` draws ``window`` in tiles (big full-resolution windows only)."""
+        return scale == 1.0 and not draft and window[2] * window[3] > TILED_ABOVE_PX
+
+    def _render_tiled(self, camera, st: _ScaleTextures, scale: float, face_px: float, window,
+                      paste: Callable[[np.ndarray, int, int], None]) -> None:
+        """Draw ``window`` in tiles (see the module docstring), handing each finished tile to ``paste``
+        ((h, w, 4) uint8 like :meth:`render`'s result, and its x, y in the window)."""
+        wx, wy, ww, wh = window
+        k = 1 << COARSE_LEVEL
+        pw, ph = -(-ww // k) * k, -(-wh // k) * k  # the window padded to whole coarse texels
+        rect = self._window_rect(st, scale, (wx, wy, pw, ph))
+        side = TILE_PX + 2 * TILE_GUARD_PX
+        objs: list = []
+        try:
+            layers = self._layers(side, side, COARSE_LEVEL)
+            depth = self.ctx.depth_renderbuffer((side, side))
+            objs += [*layers, depth]
+            mesh = self.ctx.framebuffer(color_attachments=layers, depth_attachment=depth)
+            objs.append(mesh)
+            coarse = self._layers(pw // k, ph // k)
+            objs += coarse
+            out = self.ctx.texture((TILE_PX, TILE_PX), 4)
+            objs.append(out)
+            blend = self.ctx.framebuffer(color_attachments=[out])
+            objs.append(blend)
+
+            def draw_pass1(bx: int, by: int, bw: int, bh: int) -> None:
+                self.ctx.enable(moderngl.DEPTH_TEST)
+                self._mesh_pass(camera, st, scale, self._window_rect(st, scale, (wx + bx, wy + by, bw, bh)), mesh, (bw, bh))
+                for t in layers:
+                    t.build_mipmaps(0, COARSE_LEVEL)
+
+            # 1. the coarse pyramid: level COARSE_LEVEL of pass 1 over the whole (padded) window
+            cs = side // k
+            for by in range(0, ph, side):
+                for bx in range(0, pw, side):
+                    bw, bh = min(side, pw - bx), min(side, ph - by)
+                    draw_pass1(bx, by, bw, bh)
+                    for t, c in zip(layers, coarse):
+                        level = np.frombuffer(t.read(level=COARSE_LEVEL), np.uint8).reshape(cs, cs, 4)
+                        c.write(np.ascontiguousarray(level[: bh // k, : bw // k]), viewport=(bx // k, by // k, bw // k, bh // k))
+            for c in coarse:
+                c.build_mipmaps()
+            # 2. each tile: pass 1 over it and its guard band, then pass 2 over its interior
+            g = TILE_GUARD_PX
+            for y in range(0, wh, TILE_PX):
+                for x in range(0, ww, TILE_PX):
+                    bx, by = max(0, x - g), max(0, y - g)
+                    draw_pass1(bx, by, min(pw, x + TILE_PX + g) - bx, min(ph, y + TILE_PX + g) - by)
+                    iw, ih = min(TILE_PX, ww - x), min(TILE_PX, wh - y)
+                    self._composite(st, layers, coarse, face_px, u_photo_offset=(wx + x, wy + y), u_window=rect,
+                                    u_part=(x / pw, y / ph, iw / pw, ih / ph),
+                                    u_fine=(-bx / side, -by / side, pw / side, ph / side), u_split=float(COARSE_LEVEL))
+                    blend.use()
+                    blend.viewport = (0, 0, iw, ih)
+                    self.ctx.disable(moderngl.DEPTH_TEST)
+                    self.quad_vao.render(moderngl.TRIANGLE_STRIP)
+                    paste(self._read(blend, iw, ih), x, y)
+        finally:
+            bind_home_framebuffer(self.ctx)
+            for o in reversed(objs):
+                o.release()
+            self._let_go()
 
     def release(self) -> None:
         release_targets(self.ctx, self._targets)

@@ -86,7 +86,7 @@ def _child_peak(photo: Path | None, out: Path | None) -> dict:
     photo, only what an edit loads first: its imports, the MediaPipe graphs and a GL context). Returns
     {"rc", "seconds", "peak_mb"} from that process."""
     code = (
-        "import json, resource, sys, time\n"
+        "import json, sys, time\n"
         "t = time.perf_counter()\n"
         "if len(sys.argv) > 1:\n"
         "    from super_gui.cli import main\n"
@@ -97,8 +97,10 @@ def _child_peak(photo: Path | None, out: Path | None) -> dict:
         "    from super_gui.inversion.base import backend\n"
         "    from super_gui.render.context import thread_context\n"
         "    silence_native_logging(); warm_up(); backend('landmark'); thread_context(); rc = 0\n"
-        "print(json.dumps({'rc': rc, 'seconds': time.perf_counter() - t,\n"
-        "                  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child started by a big
+        # parent (this bench, after its own 12 MP runs) would report the parent's peak.
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print(json.dumps({'rc': rc, 'seconds': time.perf_counter() - t, 'peak_mb': int(hwm) / 1024}))\n"
     )
     argv = [sys.executable, "-c", code] + ([str(photo), str(out)] if photo else [])
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900)

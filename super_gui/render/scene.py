@@ -238,11 +238,37 @@ class PortraitScene:
             self.ctx.disable(moderngl.DEPTH_TEST)
             self.quad_vao.render(moderngl.TRIANGLE_STRIP)
             self.ctx.finish()
+            self._drain_scenes()
         finally:
             bind_home_framebuffer(self.ctx)
             for o in (fbo, pixel, dummy):
                 o.release()
         give_back_memory()
+
+    def _drain_scenes(self, count: int = 80) -> None:
+        """llvmpipe keeps a pool of binned scenes, each holding references to the textures it drew with until
+        the scene is next reused, and it reuses the first idle one: after a finish that is always the first,
+        so a scene added to the pool while the others were busy (the tiled render flushes many) can keep a
+        released 300 MB photo texture for the life of the process, depending on thread timing. So queue one
+        slow scene and, while it rasterizes, ``count`` cleared 1x1 scenes: each takes the next idle scene
+        in the pool and so drops what it held."""
+        big = self.ctx.texture((2048, 2048), 4)
+        slow = self.ctx.framebuffer(color_attachments=[big])
+        pixels = [self.ctx.texture((1, 1), 4) for _ in range(2)]
+        quick = [self.ctx.framebuffer(color_attachments=[t]) for t in pixels]
+        try:
+            slow.use()
+            slow.viewport = (0, 0, 2048, 2048)
+            self.quad_vao.render(moderngl.TRIANGLE_STRIP)
+            for i in range(count):
+                quick[i % 2].use()
+                quick[i % 2].clear(0.0, 0.0, 0.0, 0.0)
+            bind_home_framebuffer(self.ctx)
+            self.ctx.finish()
+        finally:
+            bind_home_framebuffer(self.ctx)
+            for o in (*quick, *pixels, slow, big):
+                o.release()
 
     @staticmethod
     def _release_scale(st: _ScaleTextures) -> None:

@@ -109,20 +109,26 @@ class FaceAnalysis:
         """The face can be edited (whole in the picture, large enough); see ``problems``."""
         return not self.problems or self.problems[index] is None
 
-    def describe_faces(self) -> str:
-        """'0 (left, pupils 67 px apart), 1 (centre, 84 px), 2 (right, 70 px, cannot be edited)' for messages."""
+    def describe_faces(self, editable_only: bool = False) -> str:
+        """'0 (left, pupils 67 px apart), 1 (centre, 84 px apart), 2 (right, 70 px apart, cannot be edited)'
+        for messages; ``editable_only`` lists the faces that can be edited and counts the others."""
         w = self.image_size[0]
-        parts = []
+        parts, others = [], 0
         for i, f in enumerate(self.faces):
+            if editable_only and not self.usable(i):
+                others += 1
+                continue
             x = f.eye_midpoint_px[0] / max(1, w)
             where = "left" if x < 1 / 3 else "right" if x > 2 / 3 else "centre"
             parts.append(f"{i} ({where}, pupils {f.eye_distance_px:.0f} px apart{'' if self.usable(i) else ', cannot be edited'})")
+        if others:
+            parts.append(f"and {others} more that cannot be edited (cut off by the frame or too small)")
         return ", ".join(parts)
 
     def ambiguity(self, name: str) -> str:
         """The sentence asking which face to edit, for a photo called ``name`` (see ``ambiguous``)."""
         n = sum(self.usable(i) for i in range(len(self.faces)))
-        return f"{name} has {n} faces of similar size that can be edited ({self.describe_faces()})"
+        return f"{name} has {n} faces of similar size that can be edited ({self.describe_faces(editable_only=True)})"
 
 
 _lock = threading.Lock()

@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
     from super_gui.core.camera import View
     from super_gui.core.face import silence_native_logging
     from super_gui.core.image_io import load_photo
-    from super_gui.core.pipeline import PortraitRenderer, prepare
+    from super_gui.app.pipeline import PortraitRenderer, prepare
 
     silence_native_logging()
     out = Path(argv[0]) if argv else ROOT / "docs" / "before_after.png"

@@ -93,7 +93,7 @@ def _child_peak(photo: Path | None, out: Path | None) -> dict:
         f"    rc = main(['edit', sys.argv[1], '-o', sys.argv[2], *{EDIT_ARGS!r}])\n"
         "else:\n"
         "    from super_gui.core.face import silence_native_logging, warm_up\n"
-        "    import super_gui.cli_edit, super_gui.core.edit, super_gui.core.pipeline, super_gui.render.scene\n"
+        "    import super_gui.cli_edit, super_gui.app.edit, super_gui.app.pipeline, super_gui.render.scene\n"
         "    from super_gui.inversion.base import backend\n"
         "    from super_gui.render.context import thread_context\n"
         "    silence_native_logging(); warm_up(); backend('landmark'); thread_context(); rc = 0\n"
@@ -162,7 +162,7 @@ def bench_views(photo_path: Path, out_dir: Path, repeats: int) -> list[tuple[str
     from super_gui.core.camera import View
     from super_gui.core.export import export_image
     from super_gui.core.image_io import load_photo
-    from super_gui.core.pipeline import PortraitRenderer, prepare
+    from super_gui.app.pipeline import PortraitRenderer, prepare
 
     rows = []
     t0 = time.perf_counter()

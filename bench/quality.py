@@ -301,7 +301,7 @@ class Runner:
 
     def renderer(self, s: Shot):
         from super_gui.core.image_io import load_photo
-        from super_gui.core.pipeline import PortraitRenderer, prepare
+        from super_gui.app.pipeline import PortraitRenderer, prepare
 
         if s not in self._prep:
             view = self.shot(s)

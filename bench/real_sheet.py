@@ -113,7 +113,7 @@ def process(path: Path) -> tuple[Row, list[str]]:
     """Prepare and render one photo; raises on a photo the pipeline refuses."""
     from super_gui.core.camera import View
     from super_gui.core.image_io import load_photo
-    from super_gui.core.pipeline import PortraitRenderer, prepare
+    from super_gui.app.pipeline import PortraitRenderer, prepare
 
     t0 = time.perf_counter()
     prepared = prepare(load_photo(path))

@@ -137,7 +137,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UserInputError(f"JPEG quality must be 1-100, not {args.quality}.")
     if args.command == "edit":
         from super_gui.core.camera import View
-        from super_gui.core.pipeline import MAX_FOCAL_MM, check_view  # the editor's slider ranges
+        from super_gui.app.pipeline import MAX_FOCAL_MM, check_view  # the editor's slider ranges
 
         check_view(View(args.yaw, args.pitch, None), CAPTURE_FOCAL_RANGE_MM[1])
         f_lo, f_hi = min(10.0, CAPTURE_FOCAL_RANGE_MM[0]), max(MAX_FOCAL_MM, CAPTURE_FOCAL_RANGE_MM[1])

@@ -133,9 +133,9 @@ def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: V
              other_inputs: list[Path] | None = None, report_path: str | None = None) -> dict:
     """Run the whole edit for one photo; returns the report. Raises UserInputError for bad input."""
     from super_gui.core.camera import capture_focal
-    from super_gui.core.edit import write_edit
+    from super_gui.app.edit import write_edit
     from super_gui.core.image_io import load_photo
-    from super_gui.core.pipeline import PortraitRenderer, check_view, prepare
+    from super_gui.app.pipeline import PortraitRenderer, check_view, prepare
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -52,7 +52,7 @@ def no_analysis(monkeypatch):
         raise AssertionError("the analysis started before the refusal")
 
     import super_gui.core.analysis as analysis
-    import super_gui.core.pipeline as pipeline
+    import super_gui.app.pipeline as pipeline
 
     monkeypatch.setattr(analysis, "analyze_photo", boom)
     monkeypatch.setattr(pipeline, "prepare", boom)
@@ -186,7 +186,7 @@ def hit(*a, **k):
 
 if {late}:
     export.write_sidecar = hit
-    import super_gui.core.edit as edit
+    import super_gui.app.edit as edit
     edit.write_sidecar = hit
 else:
     import super_gui.core.image_io as io

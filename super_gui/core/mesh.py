@@ -179,7 +179,7 @@ def export_mesh(mesh: PersonMesh, texture_rgb8: np.ndarray, texture_origin: tupl
     Coordinates are converted from OpenCV camera space (y down, z forward) to the y-up, z-toward-viewer
     convention of glTF/OBJ viewers, in metres. Each file is written atomically; an OBJ is three files named
     after it (``head.obj``, ``head.mtl``, ``head_texture.png``). A run's files are written all or none by
-    :meth:`~super_gui.core.outputs.OutputPlan.writing` (through :func:`~super_gui.core.edit.write_mesh`).
+    :meth:`~super_gui.core.outputs.OutputPlan.writing` (through :func:`~super_gui.app.edit.write_mesh`).
     """
     import trimesh
     from PIL import Image

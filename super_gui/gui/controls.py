@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGridLayo
                                QVBoxLayout, QWidget)
 
 from super_gui.core.camera import UNDISTORT_FOCAL_MM, View
-from super_gui.core.pipeline import MAX_FOCAL_MM, PITCH_RANGE, YAW_RANGE
+from super_gui.app.pipeline import MAX_FOCAL_MM, PITCH_RANGE, YAW_RANGE
 
 FOCAL_STEPS = 1000
 CAPTURE_SETTLE_MS = 600  # arrow clicks / wheel steps on a capture field: analyse once they pause this long

@@ -50,7 +50,7 @@ class IdentityResult:
 
 @dataclass(frozen=True)
 class _Photo:
-    prepared: object  # core.pipeline.Prepared
+    prepared: object  # app.pipeline.Prepared
     generation: int
     original: np.ndarray  # (h, w, 3) uint8: the photo at preview scale
     scale: float

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFileDialog, QLab
 
 from super_gui.core.camera import View
 from super_gui.core.image_io import SUPPORTED_SUFFIXES
-from super_gui.core.pipeline import PITCH_RANGE, YAW_RANGE
+from super_gui.app.pipeline import PITCH_RANGE, YAW_RANGE
 from super_gui.gui.actions import add_recent_file, build_menus
 from super_gui.gui.controls import SOURCE_WORDS, ViewControls
 from super_gui.gui.exporting import ExportMixin

@@ -33,9 +33,9 @@ class LoadedPhoto:
 def _load_job(path: Path):
     def job(progress, is_cancelled) -> LoadedPhoto:
         from super_gui.core.image_io import load_photo
-        from super_gui.core.pipeline import preview_scale
+        from super_gui.app.pipeline import preview_scale
 
-        from super_gui.core.edit import file_sha256
+        from super_gui.app.edit import file_sha256
 
         progress(0.0, f"Opening {path.name}")
         photo = load_photo(path)
@@ -56,7 +56,7 @@ def _load_job(path: Path):
 
 def _prepare_job(photo, face_index, capture_focal, distance_cm):
     def job(progress, is_cancelled):
-        from super_gui.core.pipeline import prepare
+        from super_gui.app.pipeline import prepare
 
         return prepare(photo, face_index=face_index, capture_focal_35mm=capture_focal, distance_cm=distance_cm,
                        progress=progress, is_cancelled=is_cancelled)
@@ -66,7 +66,7 @@ def _prepare_job(photo, face_index, capture_focal, distance_cm):
 
 def _mesh_job(prepared, path: Path):
     def job(progress, is_cancelled) -> str:
-        from super_gui.core.edit import write_mesh
+        from super_gui.app.edit import write_mesh
 
         progress(0.0, f"Writing {path.name}")
         return str(write_mesh(prepared, path))
@@ -78,7 +78,7 @@ class EditSession(QObject):
     """State of the open photo and its background work. Lives in the GUI thread."""
 
     photoLoaded = Signal(object)  # LoadedPhoto
-    prepared = Signal(object)  # core.pipeline.Prepared
+    prepared = Signal(object)  # app.pipeline.Prepared
     frameReady = Signal(object)  # workers.Frame
     meshFrameReady = Signal(object)  # workers.MeshFrame
     progress = Signal(float, str)
@@ -238,7 +238,7 @@ class EditSession(QObject):
     @property
     def preview_scale(self) -> float:
         """Preview pixels per photo pixel (1 for a photo no larger than the preview)."""
-        from super_gui.core.pipeline import preview_scale
+        from super_gui.app.pipeline import preview_scale
 
         return 1.0 if self.loaded is None else preview_scale(self.loaded.photo.width, self.loaded.photo.height)
 

@@ -4,7 +4,7 @@
   The job is a plain function ``job(progress, is_cancelled) -> result`` from the core; cancelling is
   ``QThread.requestInterruption()``, which the core sees through ``is_cancelled`` and answers by raising
   :class:`~super_gui.errors.Cancelled`.
-* :class:`RenderThread` owns the GL context and the :class:`~super_gui.core.pipeline.PortraitRenderer`
+* :class:`RenderThread` owns the GL context and the :class:`~super_gui.app.pipeline.PortraitRenderer`
   (GL is thread-affine: both are created, used and released on this thread only). Requests are small
   immutable objects; the newest render request replaces any pending one (latest request wins), while
   commands (a new photo, an export) are all carried out, in order.
@@ -302,7 +302,7 @@ class RenderThread(QThread):
 
     @staticmethod
     def _new_renderer(prepared, ctx):
-        from super_gui.core.pipeline import PortraitRenderer
+        from super_gui.app.pipeline import PortraitRenderer
 
         return PortraitRenderer(prepared, ctx=ctx)
 
@@ -336,8 +336,8 @@ class RenderThread(QThread):
             self._mesh_scene = None
 
     def _export(self, renderer, req: ExportRequest) -> None:
-        from super_gui.core.edit import write_edit
-        from super_gui.core.pipeline import check_view
+        from super_gui.app.edit import write_edit
+        from super_gui.app.pipeline import check_view
 
         t0 = time.perf_counter()
         prepared = renderer.prepared

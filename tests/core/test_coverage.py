@@ -11,7 +11,7 @@ from super_gui.core.camera import View
 from super_gui.core.coverage import (MIN_COVERAGE, SliderRange, SupportedRanges, _project_columns, head_coverage,
                                      supported_ranges, view_coverage)
 from super_gui.core.image_io import load_photo
-from super_gui.core.pipeline import MAX_FOCAL_MM, PITCH_RANGE, YAW_RANGE, prepare
+from super_gui.app.pipeline import MAX_FOCAL_MM, PITCH_RANGE, YAW_RANGE, prepare
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from super_gui.core.camera import View
 from super_gui.core.image_io import load_photo
-from super_gui.core.pipeline import PortraitRenderer, prepare
+from super_gui.app.pipeline import PortraitRenderer, prepare
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import super_gui.core.export as export_mod
 from super_gui.cli import main
 from super_gui.core.export import export_image
 from super_gui.core.image_io import load_photo
-from super_gui.core.pipeline import _paste
+from super_gui.app.pipeline import _paste
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1 << 20
@@ -85,7 +85,7 @@ def test_16bit_paste_is_exact_and_works_in_bands():
 
 def test_full_resolution_render_lets_go_of_its_gpu_memory(tmp_path, grace_rgb):
     from super_gui.core.camera import View
-    from super_gui.core.pipeline import PortraitRenderer, prepare
+    from super_gui.app.pipeline import PortraitRenderer, prepare
 
     path = tmp_path / "big.jpg"
     Image.fromarray(cv2.resize(grace_rgb, (1280, 1500), interpolation=cv2.INTER_CUBIC)).save(path, quality=95)

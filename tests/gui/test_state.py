@@ -59,7 +59,7 @@ def test_a_typed_capture_focal_applies_after_the_pause(qtbot, window, grace_jpg)
 
 
 def test_export_after_the_original_was_deleted_writes_image_and_sidecar(qtbot, window, grace_jpg, tmp_path, dialogs):
-    from super_gui.core.edit import file_sha256
+    from super_gui.app.edit import file_sha256
 
     window.open_photo(grace_jpg)
     wait_ready(qtbot, window)

@@ -60,7 +60,7 @@ def test_worker_reports_result_error_or_cancel_as_plain_data(qtbot):
 @pytest.fixture(scope="module")
 def prepared_grace(tmp_path_factory):
     from super_gui.core.image_io import load_photo
-    from super_gui.core.pipeline import prepare
+    from super_gui.app.pipeline import prepare
     from tests.conftest import _grace_hopper, save
 
     return prepare(load_photo(save(_grace_hopper(), tmp_path_factory.mktemp("photo") / "grace.jpg", quality=95)))

@@ -7,7 +7,7 @@ import numpy as np
 
 from super_gui.core.camera import View
 from super_gui.core.image_io import load_photo
-from super_gui.core.pipeline import PortraitRenderer, prepare
+from super_gui.app.pipeline import PortraitRenderer, prepare
 
 MIDLINE = (1, 2, 13, 98, 164, 327)  # nose tip, below it, upper lip, nostrils, philtrum
 

@@ -12,7 +12,7 @@ from super_gui.render.mesh_view import MODES, MeshViewScene, Orbit
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory, grace_rgb):
     from super_gui.core.image_io import load_photo
-    from super_gui.core.pipeline import PortraitRenderer, prepare
+    from super_gui.app.pipeline import PortraitRenderer, prepare
     from tests.conftest import save
 
     prepared = prepare(load_photo(save(grace_rgb, tmp_path_factory.mktemp("g") / "grace.jpg", quality=95)))

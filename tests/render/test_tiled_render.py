@@ -12,7 +12,7 @@ from PIL import Image
 import super_gui.render.scene as scene_mod
 from super_gui.core.camera import View
 from super_gui.core.image_io import load_photo
-from super_gui.core.pipeline import PortraitRenderer, prepare
+from super_gui.app.pipeline import PortraitRenderer, prepare
 
 TILE = 384
 VIEWS = [View(yaw_deg=10, pitch_deg=5, focal_35mm=50), View(yaw_deg=-25, pitch_deg=-10, focal_35mm=30)]

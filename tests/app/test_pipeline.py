@@ -10,7 +10,7 @@ from super_gui.core.camera import View
 from super_gui.core.face import analyze_faces
 from super_gui.core.headpose import fit_head_pose
 from super_gui.core.image_io import load_photo
-from super_gui.core.pipeline import PortraitRenderer, check_view, prepare
+from super_gui.app.pipeline import PortraitRenderer, check_view, prepare
 from super_gui.errors import UserInputError
 
 

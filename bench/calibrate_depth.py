@@ -1,4 +1,4 @@
-"""Calibrate MediaPipe's relative depth against ground truth (the numbers in super_gui/core/depth.py).
+"""Calibrate MediaPipe's relative depth against ground truth (the numbers in super_gui/inversion/landmark_depth.py).
 
 Face Mesh's z comes out flattened and bent for close faces: in renders of the Lee Perry-Smith scan
 (CC BY 3.0) at 25 cm its nose relief is about right while the jaw and face contour come out 20-40 mm
@@ -7,10 +7,10 @@ renders the scan facing the camera at distances from 25 cm to 2.5 m, at two face
 96 and 72 mm per metre of distance) and under both lightings of bench/scan_render.py, runs super_gui's own
 face analysis, and fits, per render, ``true_relief = relief_design(...) @ coef``: a gain on MediaPipe's relief
 made metric plus IOD x a low-order field in the landmark's offset (u, v) from E in eye distances (1, v, u^2,
-v^2, u^2 v, v^3, and a bump at the nose tip; see super_gui/core/depth.py). The field is even in u (a face is
+v^2, u^2 v, v^3, and a bump at the nose tip; see super_gui/inversion/landmark_depth.py). The field is even in u (a face is
 left/right symmetric) and smooth, so it models how MediaPipe bends depth with perspective, not this one
 head's features. Each coefficient is then fitted as a straight line in s = 0.25 m / d (the perspective
-strength, 1 at 25 cm) over all renders: the printed table goes into depth.py. The per-render gains show how
+strength, 1 at 25 cm) over all renders: the printed table goes into landmark_depth.py. The per-render gains show how
 much the lighting alone moves MediaPipe's depth scale (~0.85-1.3 with the key light, ~0.55-0.85 with the
 side light), which is why both are pooled.
 
@@ -24,8 +24,8 @@ import sys
 import numpy as np
 
 from bench import scan_render as sr
-from super_gui.core.depth import relief_design
 from super_gui.core.face import detect_faces, silence_native_logging
+from super_gui.inversion.landmark_depth import relief_design
 
 DISTANCES = (0.25, 0.28, 0.30, 0.35, 0.40, 0.45, 0.50, 0.60, 0.80, 1.00, 1.20, 1.50, 2.00, 2.50)
 # Focal per metre of distance (two face sizes in the frame: eye distance ~178 px and ~133 px at 768 x 1024)
@@ -72,7 +72,7 @@ def main() -> int:
     s = np.array([r[0] for r in rows])
     C = np.array([r[1] for r in rows])
     lines = np.polyfit(s, C, 1)  # (2, 7): slope, intercept per coefficient
-    print("\nPaste into super_gui/core/depth.py (_RELIEF_FIT: rows = gain, then the field's coefficients; columns = slope, intercept in s = 0.25/d):")
+    print("\nPaste into super_gui/inversion/landmark_depth.py (_RELIEF_FIT: rows = gain, then the field's coefficients; columns = slope, intercept in s = 0.25/d):")
     print("_RELIEF_FIT = np.array([")
     for k in range(C.shape[1]):
         print(f"    [{lines[0, k]:+.5f}, {lines[1, k]:+.5f}],")

@@ -593,7 +593,7 @@ def load_scan() -> ScanHead:
 # --------------------------------------------------------------------------------------------------------------
 
 # The head's turn fades out down the neck between these heights (m below E, head frame), as the editor's head
-# weight does (super_gui/core/depth.py: from just below the chin, ~0.11 m below E, over 8 cm): the torso does
+# weight does (super_gui/inversion/landmark_depth.py: from just below the chin, ~0.11 m below E, over 8 cm): the torso does
 # not turn (DESIGN.md §3).
 NECK_BLEND_M = (0.12, 0.20)
 

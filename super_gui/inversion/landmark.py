@@ -1,7 +1,7 @@
 """The ``landmark`` inversion backend: CPU only, offline, fast.
 
-Geometry: :mod:`super_gui.core.depth` (face landmarks lifted with calibrated relief, a head proxy, the
-torso). Generated texture: the face completed from its mirror side where the photo saw it badly
+Geometry: :mod:`super_gui.inversion.landmark_depth` (face landmarks lifted with calibrated relief, a head
+proxy, the torso). Generated texture: the face completed from its mirror side where the photo saw it badly
 (foreshortened cheek of a turned head), colour-matched in the low frequencies; the rest is the photo.
 Background plate: :mod:`super_gui.inversion.plate` (the edited head filled in with texture from the
 surrounding background, never over other people).
@@ -22,7 +22,7 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from super_gui.core.analysis import PhotoAnalysis
-from super_gui.core.depth import PersonDepth, WorkGrid, person_depth, smoothstep, working_region
+from super_gui.core.depth import PersonDepth, WorkGrid, smoothstep
 from super_gui.core.face import Face
 from super_gui.core.fill import push_pull_fill
 from super_gui.core.headpose import face_template
@@ -30,6 +30,7 @@ from super_gui.core.image_io import Photo
 from super_gui.core.strips import to_uint8_strips
 from super_gui.errors import Cancelled
 from super_gui.inversion.base import Inversion, Progress
+from super_gui.inversion.landmark_depth import person_depth, working_region
 from super_gui.inversion.plate import background_plate, face_ovals, split_people
 
 WORK_LONG_SIDE = 640

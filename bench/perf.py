@@ -94,7 +94,7 @@ def _child_peak(photo: Path | None, out: Path | None) -> dict:
         "else:\n"
         "    from super_gui.core.face import silence_native_logging, warm_up\n"
         "    import super_gui.cli_edit, super_gui.app.edit, super_gui.app.pipeline, super_gui.render.scene\n"
-        "    from super_gui.inversion.base import backend\n"
+        "    from super_gui.inversion.backends import backend\n"
         "    from super_gui.render.context import thread_context\n"
         "    silence_native_logging(); warm_up(); backend('landmark'); thread_context(); rc = 0\n"
         # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child started by a big

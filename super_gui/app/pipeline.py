@@ -22,7 +22,8 @@ from super_gui.core.image_io import Photo
 from super_gui.core.mesh import PersonMesh, build_mesh
 from super_gui.core.strips import strips, to_uint8_strips
 from super_gui.errors import Cancelled, UserInputError
-from super_gui.inversion.base import Inversion, backend
+from super_gui.inversion.backends import backend
+from super_gui.inversion.base import Inversion
 
 Progress = Callable[[float, str], None]
 PREVIEW_LONG_SIDE = 1024

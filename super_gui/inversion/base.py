@@ -5,6 +5,7 @@ a working grid, head and edit weights), the textures the renderer draws (the pho
 matte, and a generated texture for what the photo cannot supply) and a background plate. Everything
 downstream (mesh, render, blend, export, GUI) uses only this. The ``landmark`` backend (default) builds it
 from Face Mesh landmarks and a head proxy on any CPU; an ``eg3d`` backend implements the same interface.
+Backends are found by name in :mod:`super_gui.inversion.backends`; this module knows none of them.
 """
 
 from __future__ import annotations
@@ -77,14 +78,3 @@ class InversionBackend(Protocol):
         progress: Progress,
         is_cancelled: Callable[[], bool],
     ) -> Inversion: ...
-
-
-def backend(name: str = "landmark") -> InversionBackend:
-    """The backend called ``name``."""
-    if name == "landmark":
-        from super_gui.inversion.landmark import LandmarkBackend
-
-        return LandmarkBackend()
-    from super_gui.errors import UserInputError
-
-    raise UserInputError(f"Unknown inversion backend {name!r}; available: landmark.")

@@ -1,5 +1,6 @@
-"""The core, the backends, the renderer and the CLI must run without Qt (import-linter contract in
-pyproject.toml)."""
+"""The import-linter contracts in pyproject.toml hold: the core, the application, the backends, the renderer
+and the CLI run without Qt, and the layers (cli -> gui | cli_edit -> app -> render | inversion -> core ->
+errors) import only downward."""
 
 import shutil
 import subprocess

@@ -19,7 +19,7 @@ import numpy as np
 from super_gui import __version__
 from super_gui.core.camera import View
 from super_gui.core.atomic import write_json_atomic
-from super_gui.core.export import export_image, write_sidecar
+from super_gui.core.export import export_image, jpeg_settings, write_sidecar
 from super_gui.core.mesh import export_mesh
 from super_gui.core.outputs import MESH_SUFFIXES, plan_outputs
 
@@ -148,7 +148,7 @@ def write_edit(
                 "distance_cm": round(a.distance_m * 100, 3),
                 "face": faces.chosen,
                 "backend": prepared.inversion.backend,
-                "jpeg_quality": jpeg_quality,
+                **_jpeg_report(photo, jpeg_quality, out),
             },
             "reproduce": reproduce_command(_absolute(photo_path), out, view, a, faces.chosen,
                                            _quality_word(jpeg_quality) if out.suffix.lower() in (".jpg", ".jpeg") else None),
@@ -162,6 +162,16 @@ def write_edit(
         if report_path is not None:
             with w.file("report") as tmp:
                 write_json_atomic(tmp, report)
+    return report
+
+
+def _jpeg_report(photo, jpeg_quality: int | str | None, out: Path) -> dict:
+    """The sidecar's JPEG settings: the quality asked for (a number or "original") and, for a JPEG, the
+    quality and chroma subsampling the file was written with."""
+    report: dict = {"jpeg_quality": _quality_word(jpeg_quality)}
+    if out.suffix.lower() in (".jpg", ".jpeg"):
+        quality, subsampling = jpeg_settings(photo, jpeg_quality)
+        report.update(jpeg_quality_written=quality, jpeg_subsampling=subsampling)
     return report
 
 

@@ -90,9 +90,7 @@ def export_image(photo: Photo, image: np.ndarray, out_path: str | os.PathLike[st
             or not 1 <= jpeg_quality <= 100):
         raise UserInputError(f"JPEG quality must be a whole number from 1 to 100 or \"{ORIGINAL_QUALITY}\", "
                              f"not {jpeg_quality!r}.")
-    like_original = _original_jpeg(photo) if fmt == "JPEG" else (None, None)
-    quality = (like_original[1] or DEFAULT_JPEG_QUALITY) if original else int(jpeg_quality)
-    subsampling = like_original[0] or ("4:2:0" if quality < 90 else "4:4:4")
+    quality, subsampling = jpeg_settings(photo, jpeg_quality) if fmt == "JPEG" else (0, "")
 
     # No full-size copies of ``image`` here: a 100 MP 16-bit frame is 600 MB (issue 10, item 7).
     pixels = np.ascontiguousarray(image)
@@ -128,6 +126,16 @@ def export_image(photo: Photo, image: np.ndarray, out_path: str | os.PathLike[st
         reason = (e.strerror or str(e)).rstrip(".").lower()
         raise UserInputError(f"Cannot write {out.name}: {reason}.") from None
     return out
+
+
+def jpeg_settings(photo: Photo, jpeg_quality: int | str | None) -> tuple[int, str]:
+    """(quality 1..100, chroma subsampling) a JPEG export of ``photo`` uses for ``jpeg_quality`` (a number,
+    or :data:`ORIGINAL_QUALITY`/None: the original JPEG's estimated quality, else the default): the original
+    JPEG's subsampling when the photo was one, else 4:2:0 below quality 90 and 4:4:4 from 90."""
+    original = jpeg_quality is None or jpeg_quality == ORIGINAL_QUALITY
+    like_original = _original_jpeg(photo)
+    quality = (like_original[1] or DEFAULT_JPEG_QUALITY) if original else int(jpeg_quality)
+    return quality, like_original[0] or ("4:2:0" if quality < 90 else "4:4:4")
 
 
 def sidecar_path(out_path: str | os.PathLike[str]) -> Path:

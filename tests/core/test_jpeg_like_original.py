@@ -92,3 +92,17 @@ def test_cli_accepts_quality_original():
     assert parser.parse_args(["undistort", "in.jpg", "-o", "out.jpg", "--quality", "80"]).quality == 80
     with pytest.raises(UserInputError, match="quality"):
         parser.parse_args(["edit", "in.jpg", "-o", "out.jpg", "--quality", "best"])
+
+
+def test_the_sidecar_says_which_quality_and_subsampling_were_written(tmp_path, astronaut_rgb):
+    """'--quality original' records the estimate it used, not just the word."""
+    import json
+
+    from super_gui.cli import main
+
+    src = _phone_jpeg(tmp_path / "phone.jpg", astronaut_rgb, quality=85, subsampling="4:2:0")
+    out = tmp_path / "out.jpg"
+    assert main(["edit", str(src), "-o", str(out), "--yaw", "5", "--quality", "original"]) == 0
+    settings = json.loads((tmp_path / "out.jpg.json").read_text())["settings"]
+    assert settings["jpeg_quality"] == "original"
+    assert settings["jpeg_quality_written"] == 85 and settings["jpeg_subsampling"] == "4:2:0"

@@ -9,13 +9,8 @@ import pytest
 import torch
 
 from super_gui.inversion.eg3d import camera
-from super_gui.inversion.eg3d.generator import (
-    FFHQ512_INIT_KWARGS,
-    FFHQ_RENDERING_KWARGS,
-    TriPlaneGenerator,
-    upsample2d,
-    setup_filter,
-)
+from super_gui.inversion.eg3d.generator import FFHQ512_INIT_KWARGS, FFHQ_RENDERING_KWARGS, TriPlaneGenerator
+from super_gui.inversion.eg3d.stylegan2 import setup_filter, upsample2d
 from super_gui.inversion.eg3d.renderer import (
     PLANE_AXES,
     ImportanceRenderer,

@@ -14,7 +14,6 @@ overwrite the input photo unless told to.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import struct
 import zlib
@@ -263,50 +262,12 @@ def _pil_rgb(rgb: np.ndarray) -> Image.Image:
 
 
 def _original_jpeg(photo: Photo) -> tuple[str | None, int | None]:
-    """(chroma subsampling "4:2:0"/"4:2:2"/"4:4:4", estimated quality 1..100) of the original JPEG, each
-    None when unknown or when the photo was not a JPEG. From the photo's metadata; read from the file's
-    header (no pixels decoded) where the metadata does not carry them."""
+    """(chroma subsampling "4:2:0"/"4:2:2"/"4:4:4", estimated quality 1..100) of the original JPEG, as read
+    from its header when it was loaded; each None when unknown or when the photo was not a JPEG."""
     meta = photo.meta
     if meta.format != "JPEG":
         return None, None
-    if hasattr(meta, "jpeg_subsampling") and hasattr(meta, "jpeg_quality"):
-        return getattr(meta, "jpeg_subsampling", None), getattr(meta, "jpeg_quality", None)
-    try:
-        from PIL import JpegImagePlugin
-
-        with Image.open(photo.path) as im:
-            sampling = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}.get(JpegImagePlugin.get_sampling(im))
-            return sampling, estimate_jpeg_quality(getattr(im, "quantization", None) or {})
-    except (OSError, ValueError, SyntaxError, AttributeError):
-        return None, None
-
-
-def estimate_jpeg_quality(tables: dict[int, object]) -> int | None:
-    """The IJG quality (1..100) whose quantisation tables are closest to ``tables`` (Pillow's
-    ``Image.quantization``: table 0 luminance, 1 chrominance), None without a luminance table. Exact for
-    files written by libjpeg (Pillow, OpenCV, most software); the nearest for a phone's own tables."""
-    if 0 not in tables or len(tables[0]) != 64:
-        return None
-    given = [np.asarray(tables[k], np.float64) for k in (0, 1) if k in tables and len(tables[k]) == 64]
-    reference = _ijg_tables()
-    errors = [sum(float(np.abs(np.log(g) - np.log(r)).sum()) for g, r in zip(given, reference[q]))
-              for q in range(1, 101)]
-    return int(np.argmin(errors)) + 1
-
-
-@functools.lru_cache(maxsize=1)
-def _ijg_tables() -> dict[int, list[np.ndarray]]:
-    """{quality: [luminance, chrominance]} tables libjpeg uses for each quality, in Pillow's order."""
-    import io
-
-    tables = {}
-    tiny = Image.new("RGB", (8, 8))
-    for q in range(1, 101):
-        buf = io.BytesIO()
-        tiny.save(buf, format="JPEG", quality=q)
-        with Image.open(buf) as im:
-            tables[q] = [np.asarray(im.quantization[k], np.float64) for k in (0, 1)]
-    return tables
+    return meta.jpeg_subsampling, meta.jpeg_quality
 
 
 def _write_tiff16(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, exif: bytes, icc: bytes | None) -> None:

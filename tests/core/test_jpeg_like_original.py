@@ -9,7 +9,8 @@ import pytest
 from PIL import Image, JpegImagePlugin
 
 from super_gui.cli import build_parser
-from super_gui.core.export import ORIGINAL_QUALITY, estimate_jpeg_quality, export_image
+from super_gui.core.export import ORIGINAL_QUALITY, export_image
+from super_gui.core.jpeg_tables import estimate_jpeg_quality
 from super_gui.core.image_io import load_photo
 from super_gui.errors import UserInputError
 

@@ -19,10 +19,11 @@ from super_gui.app.pipeline import PITCH_RANGE, YAW_RANGE
 from super_gui.gui.actions import add_recent_file, build_menus
 from super_gui.gui.controls import SOURCE_WORDS, ViewControls
 from super_gui.gui.exporting import ExportMixin
+from super_gui.gui.faces import FacePickMixin
 from super_gui.gui.limits import LimitsReadout
 from super_gui.gui.mesh_view import MeshPanel
 from super_gui.gui.session import EditSession, LoadedPhoto
-from super_gui.gui.undo import CaptureCommand, FaceCommand, ViewCommand
+from super_gui.gui.undo import CaptureCommand, ViewCommand
 from super_gui.gui.viewer import ImageViewer
 from super_gui.gui.workers import Frame
 
@@ -53,7 +54,7 @@ def is_typing(field: QWidget) -> bool:
     return False
 
 
-class MainWindow(ExportMixin, QMainWindow):
+class MainWindow(ExportMixin, FacePickMixin, QMainWindow):
     """The editor. ``settings``: where geometry, folders and recent files live (a fresh one per test)."""
 
     frameShown = Signal(object)  # the Frame now on screen
@@ -262,47 +263,6 @@ class MainWindow(ExportMixin, QMainWindow):
             f"roll {pose['roll']:+.0f}° · {n} face{'s' if n != 1 else ''}")
         self.estimates_label.setToolTip("Capture focal (35 mm-equivalent), distance to the eyes, head pose "
                                         "relative to the line of sight, faces found")
-
-    def _show_faces(self) -> None:
-        faces = self.session.current.analysis.faces
-        self.viewer.set_faces([f.oval_px for f in faces.faces], faces.chosen, self._picking,
-                              [faces.usable(i) for i in range(len(faces.faces))])
-
-    def _on_face_picked(self, index: int) -> None:
-        if self.session.current is None or self.session.running:
-            return
-        faces = self.session.current.analysis.faces
-        if not faces.usable(index):
-            problem = faces.problems[index]
-            why = problem.split(" is ", 1)[1] if " is " in problem else problem
-            message = f"Face {index + 1} cannot be edited: it is {why}"
-            self.set_status(message)
-            self.viewer.set_prompt(message.split(";")[0] + (": click another face" if self._picking else ""))
-            return
-        if index == faces.chosen:
-            if self._picking:  # the default face was the right one: no need to analyse again
-                self._picking = False
-                self.session.face_index = index
-                self._show_faces()
-                self.viewer.set_prompt(None)
-                self._set_editable(True)
-                self.set_status(f"Editing face {index + 1}.")
-                self._update_actions()
-            return
-        if self._picking:  # the first choice of face: nothing to undo yet
-            self._switch_face(index, View())
-        else:  # one undo step: undo goes back to this face as it is now
-            self.undo_stack.push(FaceCommand((faces.chosen, self.view), (index, View()), self._switch_face))
-
-    def _switch_face(self, index: int, view: View) -> None:
-        """Edit face ``index`` (analysed again), starting from ``view``."""
-        self._view_after_prepare = view
-        self.viewer.set_prompt(None)
-        self._show_progress(0.0, f"Analysing face {index + 1}…", cancellable=True)
-        self._set_editable(False, capture=False)
-        s = self.session
-        s.reprepare(face_index=index, capture_focal=s.capture_focal, distance_cm=s.distance_cm)
-        self._update_actions()
 
     # -- view edits --------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ Two passes per view (DESIGN.md §4), both on the GPU so the slider path stays fa
    mipmaps of pass 1) with alpha = blurred visibility, lays the person over the background plate and
    pastes the result into the photo: where the paste weight is 0 the photo's texel is copied exactly.
 
-A full-resolution window larger than ``TILED_ABOVE_PX`` is drawn in tiles (``_render_tiled``), so that
+A full-resolution window larger than ``TILED_ABOVE_PX`` is drawn in tiles (:mod:`super_gui.render.tiles`), so that
 a 100 MP photo needs ~150 MB of GL targets instead of ~1.1 GB and no full-window readback: first the mesh
 pass tile by tile, keeping only mip level ``COARSE_LEVEL`` of the whole window (the coarse pyramid);
 then per tile (plus a guard band) the mesh pass again, its levels below ``COARSE_LEVEL``, and the
@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import moderngl
@@ -36,17 +35,11 @@ from super_gui.core.camera import VirtualCamera
 from super_gui.core.image_io import to_uint8
 from super_gui.core.mesh import PersonMesh, sample_bilinear
 from super_gui.core.resources import resource_path
+from super_gui.render import tiles
 from super_gui.render.context import bind_home_framebuffer, give_back_memory, release_targets
 
 SHADERS = resource_path("shaders")
 
-# Full-resolution windows of more pixels than this are drawn in tiles (a 12 MP photo's never is).
-TILED_ABOVE_PX = 20_000_000
-TILE_PX = 2048  # a tile's interior, each side; a multiple of 2 ** COARSE_LEVEL
-# Pass 1 is drawn this far around a tile's interior. The levels a tile gives (below COARSE_LEVEL, read
-# bilinearly; trilinear up to level 3) reach ~12 px beyond the interior; a multiple of 2 ** COARSE_LEVEL.
-TILE_GUARD_PX = 64
-COARSE_LEVEL = 3  # mip levels from here up come from the coarse pyramid of the whole window
 UNTILED_SPLIT = 1e6  # u_split of a window drawn whole: every level from its own textures
 
 
@@ -432,7 +425,7 @@ class PortraitScene:
             def into_whole(part: np.ndarray, x: int, y: int) -> None:
                 whole[y : y + part.shape[0], x : x + part.shape[1]] = part
 
-            self._render_tiled(camera, st, scale, face_px, window, into_whole)
+            tiles.render_tiled(self, camera, st, scale, face_px, window, into_whole)
             return whole, time.perf_counter() - t
         # Previews reuse one set of targets the size of the crop (windows change every frame); a full-size
         # render gets targets just the size of its window, so a 100 MP photo does not need 100 MP buffers.
@@ -449,7 +442,7 @@ class PortraitScene:
     def _render_whole(self, camera, st: _ScaleTextures, scale: float, face_px: float, window, targets: _Targets,
                       w: int, h: int) -> np.ndarray:
         """Both passes over the whole window at once (previews, and full-resolution windows up to
-        ``TILED_ABOVE_PX``)."""
+        ``tiles.TILED_ABOVE_PX``)."""
         wx, wy, ww, wh = window
         rect = self._window_rect(st, scale, window)
         self._mesh_pass(camera, st, scale, rect, targets.mesh, (ww, wh))
@@ -492,68 +485,7 @@ class PortraitScene:
 
     def tiled(self, scale: float, window: tuple[int, int, int, int], *, draft: bool = False) -> bool:
         """Whether :meth:`render` draws ``window`` in tiles (big full-resolution windows only)."""
-        return scale == 1.0 and not draft and window[2] * window[3] > TILED_ABOVE_PX
-
-    def _render_tiled(self, camera, st: _ScaleTextures, scale: float, face_px: float, window,
-                      paste: Callable[[np.ndarray, int, int], None]) -> None:
-        """Draw ``window`` in tiles (see the module docstring), handing each finished tile to ``paste``
-        ((h, w, 4) uint8 like :meth:`render`'s result, and its x, y in the window)."""
-        wx, wy, ww, wh = window
-        k = 1 << COARSE_LEVEL
-        pw, ph = -(-ww // k) * k, -(-wh // k) * k  # the window padded to whole coarse texels
-        rect = self._window_rect(st, scale, (wx, wy, pw, ph))
-        side = TILE_PX + 2 * TILE_GUARD_PX
-        objs: list = []
-        try:
-            layers = self._layers(side, side, COARSE_LEVEL)
-            depth = self.ctx.depth_renderbuffer((side, side))
-            objs += [*layers, depth]
-            mesh = self.ctx.framebuffer(color_attachments=layers, depth_attachment=depth)
-            objs.append(mesh)
-            coarse = self._layers(pw // k, ph // k)
-            objs += coarse
-            out = self.ctx.texture((TILE_PX, TILE_PX), 4)
-            objs.append(out)
-            blend = self.ctx.framebuffer(color_attachments=[out])
-            objs.append(blend)
-
-            def draw_pass1(bx: int, by: int, bw: int, bh: int) -> None:
-                self.ctx.enable(moderngl.DEPTH_TEST)
-                self._mesh_pass(camera, st, scale, self._window_rect(st, scale, (wx + bx, wy + by, bw, bh)), mesh, (bw, bh))
-                for t in layers:
-                    t.build_mipmaps(0, COARSE_LEVEL)
-
-            # 1. the coarse pyramid: level COARSE_LEVEL of pass 1 over the whole (padded) window
-            cs = side // k
-            for by in range(0, ph, side):
-                for bx in range(0, pw, side):
-                    bw, bh = min(side, pw - bx), min(side, ph - by)
-                    draw_pass1(bx, by, bw, bh)
-                    for t, c in zip(layers, coarse):
-                        level = np.frombuffer(t.read(level=COARSE_LEVEL), np.uint8).reshape(cs, cs, 4)
-                        c.write(np.ascontiguousarray(level[: bh // k, : bw // k]), viewport=(bx // k, by // k, bw // k, bh // k))
-            for c in coarse:
-                c.build_mipmaps()
-            # 2. each tile: pass 1 over it and its guard band, then pass 2 over its interior
-            g = TILE_GUARD_PX
-            for y in range(0, wh, TILE_PX):
-                for x in range(0, ww, TILE_PX):
-                    bx, by = max(0, x - g), max(0, y - g)
-                    draw_pass1(bx, by, min(pw, x + TILE_PX + g) - bx, min(ph, y + TILE_PX + g) - by)
-                    iw, ih = min(TILE_PX, ww - x), min(TILE_PX, wh - y)
-                    self._composite(st, layers, coarse, face_px, u_photo_offset=(wx + x, wy + y), u_window=rect,
-                                    u_part=(x / pw, y / ph, iw / pw, ih / ph),
-                                    u_fine=(-bx / side, -by / side, pw / side, ph / side), u_split=float(COARSE_LEVEL))
-                    blend.use()
-                    blend.viewport = (0, 0, iw, ih)
-                    self.ctx.disable(moderngl.DEPTH_TEST)
-                    self.quad_vao.render(moderngl.TRIANGLE_STRIP)
-                    paste(self._read(blend, iw, ih), x, y)
-        finally:
-            bind_home_framebuffer(self.ctx)
-            for o in reversed(objs):
-                o.release()
-            self._let_go()
+        return tiles.is_tiled(scale, window, draft=draft)
 
     def release(self) -> None:
         release_targets(self.ctx, self._targets)

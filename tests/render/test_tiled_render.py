@@ -1,4 +1,4 @@
-"""Big full-resolution windows are drawn in tiles (render/scene.py): the result must match the window drawn
+"""Big full-resolution windows are drawn in tiles (render/tiles.py): the result must match the window drawn
 whole, with no seams at the tile borders, and windows up to the threshold (a 12 MP photo's, every preview)
 are still drawn whole. The threshold and the tile size are lowered here so that a ~2.4 MP photo's window
 is cut into a few 384 px tiles."""
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import super_gui.render.scene as scene_mod
+import super_gui.render.tiles as tiles_mod
 from super_gui.core.camera import View
 from super_gui.core.image_io import load_photo
 from super_gui.app.pipeline import PortraitRenderer, prepare
@@ -41,8 +41,8 @@ def _both(renderer, monkeypatch, camera, window):
     scene = renderer.scene
     assert not scene.tiled(1.0, window)
     whole, _ = scene.render(camera, 1.0, face_px, window)
-    monkeypatch.setattr(scene_mod, "TILED_ABOVE_PX", 0)
-    monkeypatch.setattr(scene_mod, "TILE_PX", TILE)
+    monkeypatch.setattr(tiles_mod, "TILED_ABOVE_PX", 0)
+    monkeypatch.setattr(tiles_mod, "TILE_PX", TILE)
     assert scene.tiled(1.0, window) and window[2] > 2 * TILE and window[3] > 2 * TILE  # 3 x 3 tiles or more
     tiled, _ = scene.render(camera, 1.0, face_px, window)
     monkeypatch.undo()
@@ -79,8 +79,8 @@ def test_tiled_full_resolution_render_matches_the_untiled_one_without_seams(rend
     """Any window: the whole window's mip chain resamples odd sizes slightly off the box filter, so edges
     of the moving region differ by a little; no tile border shows."""
     whole = renderer.render(view, full=True).image
-    monkeypatch.setattr(scene_mod, "TILED_ABOVE_PX", 0)
-    monkeypatch.setattr(scene_mod, "TILE_PX", TILE)
+    monkeypatch.setattr(tiles_mod, "TILED_ABOVE_PX", 0)
+    monkeypatch.setattr(tiles_mod, "TILE_PX", TILE)
     tiled = renderer.render(view, full=True).image
     monkeypatch.undo()
     _, (x, y, w, h) = _window(renderer, view)

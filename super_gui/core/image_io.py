@@ -19,17 +19,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import math
 import mmap
 import os
 import re
 import stat
 import struct
-import sys
-import tempfile
-import threading
 import warnings
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -37,6 +32,24 @@ from typing import BinaryIO, Iterator
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from super_gui.core.decoder_checks import (
+    JPEG_JUNK_LIMIT,
+    JPEG_SOI,
+    jpeg_decoder_warnings,
+    jpeg_junk_before_frame,
+    png_short_data,
+)
+from super_gui.core.exif import (
+    EXIF_IFD,
+    ORIENTATION,
+    apply_orientation,
+    clean_text,
+    exif_for_export,
+    exif_of,
+    get_ifd,
+    orientation_of,
+    positive_float,
+)
 from super_gui.core.jpeg_tables import estimate_jpeg_quality, jpeg_subsampling
 from super_gui.errors import ImageLoadError
 
@@ -51,11 +64,6 @@ _SUPPORTED_TEXT = "JPEG, PNG, TIFF, WebP, BMP, HEIC/HEIF"
 # The JPEG opener also returns the multi-picture JPEGs many phones write, as format "MPO".
 _PIL_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP")
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
-_EXIF_IFD = 0x8769
-_ORIENTATION = 0x0112
-# A TIFF's "EXIF" as Pillow reads it is its whole first IFD (strip offsets, compression...); only these tags
-# describe the photo and are worth carrying into an exported file.
-_TIFF_TAGS_TO_KEEP = {0x010E, 0x010F, 0x0110, 0x0112, 0x0131, 0x0132, 0x013B, 0x8298, _EXIF_IFD, 0x8825}
 _GRAY16_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 _OVER_LIMIT = f"super_gui refuses images over {MAX_PIXELS // 1_000_000} megapixels"
 
@@ -133,7 +141,7 @@ def load_photo(path: str | os.PathLike[str]) -> Photo:
         fmt = "JPEG" if im.format == "MPO" else str(im.format)
         orientation = _header_orientation(im)
         # Before Pillow decodes: the check's own decode then never adds to the memory the pixels take.
-        found = _jpeg_decoder_warnings(name, data) if fmt == "JPEG" else ()
+        found = jpeg_decoder_warnings(name, data) if fmt == "JPEG" else ()
         decoded16 = _decode_16bit_color(im, data)
         if decoded16 is not None:
             rgb, alpha = decoded16
@@ -142,23 +150,23 @@ def load_photo(path: str | os.PathLike[str]) -> Photo:
             _decode(name, im)
             rgb, alpha, bit_depth, icc = _pixels(name, im)
         if fmt == "PNG" and not rgb[-1].any():  # a black last row: is it the rows Pillow never got?
-            found += _png_short_data(name, data)
-        exif = _exif_of(im, decoded=decoded16 is None)
+            found += png_short_data(name, data)
+        exif = exif_of(im, decoded=decoded16 is None)
         if fmt == "PNG" and orientation == 1:  # an eXIf chunk after the pixels is only seen once decoded
-            orientation = _orientation(exif.get(_ORIENTATION))
+            orientation = orientation_of(exif.get(ORIENTATION))
         if decoded16 is not None or not _decoder_turns_upright(im):
-            rgb = _apply_orientation(rgb, orientation)
-            alpha = None if alpha is None else _apply_orientation(alpha, orientation)
-        exif_ifd = _get_ifd(exif, _EXIF_IFD)
+            rgb = apply_orientation(rgb, orientation)
+            alpha = None if alpha is None else apply_orientation(alpha, orientation)
+        exif_ifd = get_ifd(exif, EXIF_IFD)
         meta = PhotoMetadata(
             format=fmt,
             mode=im.mode,
             orientation=orientation,
-            focal_length_35mm=_positive_float(exif_ifd.get(0xA405)),
-            focal_length_mm=_positive_float(exif_ifd.get(0x920A, exif.get(0x920A))),
-            make=_clean_text(exif.get(0x010F)),
-            model=_clean_text(exif.get(0x0110)),
-            exif=_exif_for_export(exif, fmt),
+            focal_length_35mm=positive_float(exif_ifd.get(0xA405)),
+            focal_length_mm=positive_float(exif_ifd.get(0x920A, exif.get(0x920A))),
+            make=clean_text(exif.get(0x010F)),
+            model=clean_text(exif.get(0x0110)),
+            exif=exif_for_export(exif, fmt),
             icc_profile=icc or None,
             bit_depth=bit_depth,
             source_size=_stored_size(im),
@@ -186,7 +194,7 @@ def read_image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
                 raise ImageLoadError(f"{name} is empty (0 bytes).")
             f.seek(0)
             # The JPEG marker check looks through the file without reading it all.
-            whole = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if head.startswith(_JPEG_SOI) else None
+            whole = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if head.startswith(JPEG_SOI) else None
             try:
                 with _pillow_quiet(), _open_image(name, f, head, whole) as im:
                     w, h = im.size
@@ -301,7 +309,7 @@ def _open_image(name: str, fp: BinaryIO, head: bytes, whole: bytes | mmap.mmap |
     ``whole`` is the file's content (bytes or a read-only map) for the JPEG marker check; None skips it.
     """
     formats: tuple[str, ...] = _PIL_FORMATS
-    if whole is not None and head.startswith(_JPEG_SOI) and _jpeg_junk_before_frame(whole) > _JPEG_JUNK_LIMIT:
+    if whole is not None and head.startswith(JPEG_SOI) and jpeg_junk_before_frame(whole) > JPEG_JUNK_LIMIT:
         # Pillow would step through such junk a byte at a time (~80 ms a megabyte) before refusing it.
         raise ImageLoadError(f"{name} is truncated or corrupt: no JPEG picture header after its start marker.")
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
@@ -332,45 +340,6 @@ def _open_image(name: str, fp: BinaryIO, head: bytes, whole: bytes | mmap.mmap |
     return im
 
 
-_JPEG_SOI = b"\xff\xd8\xff"
-_JPEG_JUNK_LIMIT = 1 << 16  # bytes outside any segment tolerated before the frame header (libjpeg skips them too)
-_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # frame headers; C4/C8/CC are DHT, JPG, DAC
-_JPEG_STANDALONE = frozenset(range(0xD0, 0xD9)) | {0x00, 0x01}  # RSTn, SOI, stuffing, TEM: no length field
-
-
-def _jpeg_junk_before_frame(buf: bytes | mmap.mmap) -> int:
-    """How many bytes of a JPEG belong to no segment before its frame header (SOFn); a tidy file has none.
-
-    Walks the segments by their lengths (a jump each, however big the EXIF or ICC blocks are) and stops
-    counting a little past :data:`_JPEG_JUNK_LIMIT`, so the walk is quick whatever follows the start marker.
-    The end of the data or a scan before the frame header stop it too: the decoder then says what is wrong.
-    """
-    pos, junk, end = 2, 0, len(buf)
-    while pos < end and junk <= _JPEG_JUNK_LIMIT:
-        if buf[pos] != 0xFF:
-            found = buf.find(b"\xff", pos, pos + _JPEG_JUNK_LIMIT + 1)
-            stop = found if found >= 0 else min(end, pos + _JPEG_JUNK_LIMIT + 1)
-            junk, pos = junk + stop - pos, stop
-            continue
-        fill = pos
-        while fill < end and buf[fill] == 0xFF and fill - pos <= _JPEG_JUNK_LIMIT:
-            fill += 1
-        junk += fill - pos - 1  # a marker may follow any number of 0xFF fill bytes; a few are fine
-        if fill >= end or buf[fill] == 0xFF:
-            pos = fill
-            continue
-        marker, pos = buf[fill], fill + 1
-        if marker in _JPEG_SOF or marker in (0xD9, 0xDA):  # the frame; or the end or a scan without one
-            break
-        if marker in _JPEG_STANDALONE:  # out of place before a frame: count it as junk
-            junk += 2
-            continue
-        if pos + 2 > end:
-            break
-        pos += (buf[pos] << 8) | buf[pos + 1]
-    return junk
-
-
 def _has_supported_signature(head: bytes) -> bool:
     """Whether the first bytes are those of a supported format (JPEG, PNG, TIFF, WebP, BMP, HEIF)."""
     signatures = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"BM")
@@ -382,105 +351,6 @@ def _corrupt(name: str, e: BaseException) -> ImageLoadError:
     if not re.search(r"[A-Za-z]{3}", detail) or len(detail) > 120:
         detail = ""  # bare error codes ("-2") or long dumps tell the user nothing
     return ImageLoadError(f"{name} is truncated or corrupt" + (f": {detail}." if detail else "."))
-
-
-# The first warning libjpeg prints about damaged data (it prints only the first); benign notes (an unknown JFIF
-# revision, an Adobe transform code) are not about the picture and are not reported.
-_LIBJPEG_DAMAGE = re.compile(
-    r"^(Corrupt JPEG data|Premature end of JPEG file|Invalid SOS parameters|Inconsistent progression)[^\n]*", re.M
-)
-_STDERR_LOCK = threading.Lock()
-
-
-def _jpeg_decoder_warnings(name: str, data: bytes) -> tuple[str, ...]:
-    """A sentence for the user when libjpeg reports damaged data that it decodes past (garbled, not refused).
-
-    Pillow's decoder swallows libjpeg's warnings, so OpenCV decodes the file a second time at 1/8 scale (the
-    entropy-coded data is still read in full; ~15-40 ms for 12 MP) with the process's stderr going to a
-    temporary file, where libjpeg writes them. Anything else written to stderr meanwhile is passed on.
-    """
-    import cv2
-
-    try:
-        with _stderr_captured() as captured:
-            cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8 | cv2.IMREAD_IGNORE_ORIENTATION)
-    except OSError:  # no usable stderr to redirect: the check is skipped, the photo still loads
-        return ()
-    found = _LIBJPEG_DAMAGE.search(captured[0])
-    if found is None:
-        return ()
-    said = found[0].strip().rstrip(".")
-    said = said[0].lower() + said[1:] if said.startswith("Corrupt") or said.startswith("Premature") else said
-    return (f"{name} has corrupt image data (the JPEG decoder says: {said}); parts of the picture may be garbled.",)
-
-
-@contextlib.contextmanager
-def _stderr_captured() -> Iterator[list[str]]:
-    """File descriptor 2 goes to a temporary file inside; yields a list that then holds its text.
-
-    What is not libjpeg's damage report is written back to the real stderr afterwards, so other threads'
-    messages are delayed, never lost. One capture at a time (a lock), as fd 2 is the whole process's.
-    """
-    captured: list[str] = [""]
-    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-        saved = os.dup(2)
-        try:
-            os.dup2(sink.fileno(), 2)
-            try:
-                yield captured
-            finally:
-                with contextlib.suppress(Exception):
-                    sys.stderr.flush()
-                os.dup2(saved, 2)
-        finally:
-            os.close(saved)
-        sink.seek(0)
-        captured[0] = sink.read().decode("utf-8", "replace")
-        others = _LIBJPEG_DAMAGE.sub("", captured[0]).replace("\n\n", "\n").lstrip("\n")
-        if others:
-            os.write(2, others.encode("utf-8", "replace"))
-
-
-_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
-_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-
-
-def _png_short_data(name: str, data: bytes) -> tuple[str, ...]:
-    """A sentence for the user when a PNG's compressed pixel data ends before its last row.
-
-    Pillow paints the missing rows black without a word, so the IDAT stream is inflated once more, counting
-    bytes and keeping none (~12 ms a megapixel, so it is asked only when the last row came out black); it stops
-    as soon as every row is there. An unreadable stream is the decoder's to refuse, not this check's.
-    """
-    try:
-        width, height, depth, colour, _, _, interlace = struct.unpack_from(">IIBBBBB", data, 16)
-        channels = _PNG_CHANNELS[colour]
-        passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
-        expected = 0
-        for x0, y0, dx, dy in passes:
-            w, h = -(-(width - x0) // dx), -(-(height - y0) // dy)
-            if w > 0 and h > 0:
-                expected += h * (1 + -(-w * channels * depth // 8))
-        inflate, got, pos = zlib.decompressobj(), 0, 8
-        while pos + 8 <= len(data) and got < expected:
-            length, kind = struct.unpack_from(">I4s", data, pos)
-            if kind == b"IDAT":
-                pending = data[pos + 8 : pos + 8 + length]
-                while pending and got < expected:
-                    got += len(inflate.decompress(pending, 1 << 20))
-                    pending = inflate.unconsumed_tail
-            elif kind == b"IEND":
-                break
-            pos += 12 + length
-        if got < expected:
-            got += len(inflate.flush())
-    except (KeyError, struct.error, zlib.error, ValueError):
-        return ()
-    if got >= expected:
-        return ()
-    return (f"{name} has corrupt image data (its pixel data ends early); parts of the picture may be missing.",)
 
 
 def _decode(name: str, im: Image.Image) -> None:
@@ -507,8 +377,8 @@ def _decoder_turns_upright(im: Image.Image) -> bool:
 def _header_orientation(im: Image.Image) -> int:
     """The EXIF orientation of an opened, undecoded image (Pillow's TIFF loader consumes the tag)."""
     if im.format == "HEIF":
-        return _orientation(im.info.get("original_orientation"))
-    return _orientation(_exif_of(im, decoded=False).get(_ORIENTATION))
+        return orientation_of(im.info.get("original_orientation"))
+    return orientation_of(exif_of(im, decoded=False).get(ORIENTATION))
 
 
 def _stored_size(im: Image.Image) -> tuple[int, int]:
@@ -533,7 +403,7 @@ def _decode_16bit_color(im: Image.Image, data: bytes) -> tuple[np.ndarray, np.nd
         bits = im.tag_v2.get(258, ())  # type: ignore[attr-defined]
         bits = bits if isinstance(bits, tuple) else (bits,)
         is16 = len(bits) >= 3 and all(b == 16 for b in bits) and im.tag_v2.get(262) == 2  # type: ignore[attr-defined]
-        if is16 and im.tag_v2.get(_ORIENTATION, 1) != 1:  # type: ignore[attr-defined]
+        if is16 and im.tag_v2.get(ORIENTATION, 1) != 1:  # type: ignore[attr-defined]
             data = _tiff_with_orientation_1(data)  # type: ignore[assignment]
             is16 = bool(data)
     else:
@@ -570,7 +440,7 @@ def _tiff_with_orientation_1(data: bytes) -> bytes | None:
             return None
         for i in range(min(count, 4096)):
             entry = first + size * i
-            if struct.unpack_from(order + "HH", data, entry) == (_ORIENTATION, 3):  # a SHORT, stored inline
+            if struct.unpack_from(order + "HH", data, entry) == (ORIENTATION, 3):  # a SHORT, stored inline
                 patched = bytearray(data)
                 struct.pack_into(order + "H", patched, entry + value, 1)
                 return bytes(patched)
@@ -620,72 +490,3 @@ def _cmyk_to_srgb(im: Image.Image) -> Image.Image:
 
 
 # How to turn stored pixels upright for each EXIF orientation; the ops of ImageOps.exif_transpose, on arrays.
-_UPRIGHT = {
-    2: lambda a: a[:, ::-1],  # FLIP_LEFT_RIGHT
-    3: lambda a: a[::-1, ::-1],  # ROTATE_180
-    4: lambda a: a[::-1],  # FLIP_TOP_BOTTOM
-    5: lambda a: a.swapaxes(0, 1),  # TRANSPOSE
-    6: lambda a: np.rot90(a, -1),  # ROTATE_270: a quarter turn clockwise
-    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),  # TRANSVERSE
-    8: lambda a: np.rot90(a, 1),  # ROTATE_90: a quarter turn counter-clockwise
-}
-
-
-def _apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
-    """The upright, C-contiguous version of a stored (H, W[, C]) array for EXIF ``orientation`` 1..8."""
-    turn = _UPRIGHT.get(orientation)
-    return np.ascontiguousarray(turn(a) if turn else a)
-
-
-# --- metadata -----------------------------------------------------------------------------------------------
-
-
-def _exif_of(im: Image.Image, *, decoded: bool) -> Image.Exif:
-    """The image's EXIF; an empty one when unreadable. Undecoded PNGs only look before IDAT (no decode)."""
-    try:
-        if im.format == "PNG" and not decoded and "exif" not in im.info:
-            return Image.Exif()
-        return im.getexif()
-    except Exception:  # malformed EXIF must not stop the photo from loading; it is just ignored
-        return Image.Exif()
-
-
-def _get_ifd(exif: Image.Exif, tag: int) -> dict[int, object]:
-    try:
-        return dict(exif.get_ifd(tag))
-    except Exception:  # a broken sub-IFD pointer: treat as absent
-        return {}
-
-
-def _orientation(value: object) -> int:
-    """A valid EXIF orientation 1..8 from a tag value; 1 when absent or invalid."""
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
-
-
-def _positive_float(value: object) -> float | None:
-    """A positive finite float from an EXIF number (IFDRational 0/0 is NaN), else None."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    return number if math.isfinite(number) and number > 0 else None
-
-
-def _clean_text(value: object) -> str | None:
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    return (text.replace("\x00", "").strip() or None) if isinstance(text, str) else None
-
-
-def _exif_for_export(exif: Image.Exif, fmt: str) -> bytes | None:
-    """The EXIF block to embed on export, Orientation reset to 1 (pixels are upright now); None when empty."""
-    try:
-        if fmt == "TIFF":
-            for tag in list(exif):
-                if tag not in _TIFF_TAGS_TO_KEEP:
-                    del exif[tag]
-        if len(exif) == 0:
-            return None
-        exif[_ORIENTATION] = 1
-        return exif.tobytes()
-    except Exception:  # an EXIF block Pillow cannot rewrite is dropped rather than refusing the photo
-        return None

@@ -17,6 +17,8 @@ from PIL import Image, ImageCms, ImageOps, TiffImagePlugin
 from skimage import data as skdata
 
 from super_gui.core import image_io
+from super_gui.core.decoder_checks import png_short_data
+from super_gui.core.exif import apply_orientation
 from super_gui.core.image_io import MAX_PIXELS, MIN_SIDE, SUPPORTED_SUFFIXES, load_photo, read_image_size
 from super_gui.errors import ImageLoadError, UserInputError
 
@@ -301,7 +303,7 @@ def test_16bit_rgb_tiff_orientation(tmp_path, orientation):
     upright16 = np.asarray(ImageOps.exif_transpose(channel))  # Pillow's own turn, on one channel
     assert photo.meta.bit_depth == 16 and photo.meta.orientation == orientation
     np.testing.assert_array_equal(photo.rgb[..., 0], upright16)
-    np.testing.assert_array_equal(photo.rgb, image_io._apply_orientation(stored, orientation))
+    np.testing.assert_array_equal(photo.rgb, apply_orientation(stored, orientation))
     assert read_image_size(path) == upright16.shape[::-1]
 
 
@@ -740,9 +742,9 @@ def test_16bit_bigtiff_stays_16bit(tmp_path, orientation, channels):
     assert path.read_bytes()[2:4] == b"+\x00"  # BigTIFF
     photo = _load_untouched(path)
     assert photo.meta.bit_depth == 16 and photo.rgb.dtype == np.uint16 and photo.meta.orientation == orientation
-    np.testing.assert_array_equal(photo.rgb, image_io._apply_orientation(stored[..., :3], orientation))
+    np.testing.assert_array_equal(photo.rgb, apply_orientation(stored[..., :3], orientation))
     if channels == 4:
-        np.testing.assert_array_equal(photo.alpha, image_io._apply_orientation(stored[..., 3], orientation))
+        np.testing.assert_array_equal(photo.alpha, apply_orientation(stored[..., 3], orientation))
     else:
         assert photo.alpha is None
 
@@ -797,7 +799,7 @@ def test_png_whose_pixel_data_ends_early_is_a_warning(tmp_path):
 def test_complete_pngs_of_every_layout_have_no_warning(tmp_path, upright):
     adam7 = _encode_png(upright, interlace=1)
     photo = load_photo(_write(tmp_path / "adam7.png", adam7))
-    assert photo.warnings == () and image_io._png_short_data("adam7.png", adam7) == ()  # counted, not skipped
+    assert photo.warnings == () and png_short_data("adam7.png", adam7) == ()  # counted, not skipped
     np.testing.assert_array_equal(photo.rgb, upright)
     image = Image.fromarray(upright)
     variants = {
@@ -808,9 +810,9 @@ def test_complete_pngs_of_every_layout_have_no_warning(tmp_path, upright):
     for name, im in variants.items():
         im.save(tmp_path / f"{name}.png")
         assert load_photo(tmp_path / f"{name}.png").warnings == (), name
-        assert image_io._png_short_data(name, (tmp_path / f"{name}.png").read_bytes()) == (), name
+        assert png_short_data(name, (tmp_path / f"{name}.png").read_bytes()) == (), name
     cv2.imwrite(str(tmp_path / "rgb16.png"), upright.astype(np.uint16) * 257)
-    assert image_io._png_short_data("rgb16", (tmp_path / "rgb16.png").read_bytes()) == ()
+    assert png_short_data("rgb16", (tmp_path / "rgb16.png").read_bytes()) == ()
     black = np.zeros((70, 80, 3), np.uint8)  # a black last row: the check runs and finds every row there
     assert load_photo(_write(tmp_path / "black.png", _encode_png(black, interlace=0))).warnings == ()
 

@@ -2,8 +2,10 @@
 
 An inversion turns a photo and its analysis into a 3D person in the capture camera (depth in metres on
 a working grid, head and edit weights), the textures the renderer draws (the photo crop with the person
-matte, and a generated texture for what the photo cannot supply) and a background plate. Everything
-downstream (mesh, render, blend, export, GUI) uses only this. The ``landmark`` backend (default) builds it
+matte, and a generated texture for what the photo cannot supply, :class:`~super_gui.core.generated.GeneratedTexture`),
+a background plate, and, where the backend has a generator of its own, a generated image per view
+(:meth:`Inversion.generate`, a :class:`~super_gui.core.generated.GeneratedView`). Everything downstream
+(mesh, render, blend, export, GUI) uses only this. The ``landmark`` backend (default) builds it
 from Face Mesh landmarks and a head proxy on any CPU; an ``eg3d`` backend implements the same interface.
 Backends are found by name in :mod:`super_gui.inversion.backends`; this module knows none of them.
 """
@@ -18,6 +20,7 @@ import numpy as np
 from super_gui.core.analysis import PhotoAnalysis
 from super_gui.core.camera import View
 from super_gui.core.depth import PersonDepth
+from super_gui.core.generated import GeneratedTexture, GeneratedView
 from super_gui.core.image_io import Photo
 from super_gui.core.strips import to_uint8_strips
 
@@ -32,9 +35,10 @@ class Inversion:
     its person matte over the working region ``depth.grid``; ``texture`` is made from ``photo_rgb`` (the
     photo's own pixels, shared) each time it is asked for, not kept: at 100 MP it is ~250 MB, and only a
     mesh export needs it whole (the renderer uploads :attr:`texture_source` a band at a time). On the working grid itself ((h, w, ...)):
-    ``twin_px`` (float32, 2 channels) and ``mirror_aux`` (uint8 rgba) say how to complete the face from
-    its mirror side (the generated image, drawn by the renderer from the photo); ``plate`` (uint8 rgba) is
-    the background with the person filled in (rgb) and where that fill applies (a).
+    ``generated`` is the generated texture, baked once (what to show where the photo saw the surface
+    badly, as a resampling of the photo; :meth:`GeneratedTexture.none` where the backend has none);
+    ``plate`` (uint8 rgba) is the background with the person filled in (rgb) and where that fill applies (a).
+    A backend with a generator of its own also overrides :meth:`generate`.
     """
 
     backend: str
@@ -42,8 +46,7 @@ class Inversion:
     depth: PersonDepth
     photo_rgb: np.ndarray
     matte: np.ndarray
-    twin_px: np.ndarray
-    mirror_aux: np.ndarray
+    generated: GeneratedTexture
     plate: np.ndarray
     timings_s: dict
 
@@ -62,9 +65,12 @@ class Inversion:
     def origin(self) -> tuple[int, int]:
         return self.depth.grid.x0, self.depth.grid.y0
 
-    def generate(self, view: View) -> np.ndarray | None:
-        """A generated image of the person in ``view``, or None when the generated texture drawn through
-        the mesh serves (the landmark backend). A GAN backend renders its own image here."""
+    def generate(self, view: View) -> GeneratedView | None:
+        """The backend's own generated image of the person in ``view`` (output-image pixels; the renderer
+        lays it over :attr:`generated` by its alpha, in settled frames only), or None when the generated
+        texture drawn through the mesh serves alone (the landmark backend). A GAN backend renders its
+        image at the view's camera here; it may be slow (it is asked once per settled view, not per drag
+        frame) and is called on the renderer's thread."""
         return None
 
 

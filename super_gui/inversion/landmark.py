@@ -25,6 +25,7 @@ from super_gui.core.analysis import PhotoAnalysis
 from super_gui.core.depth import PersonDepth, WorkGrid, smoothstep
 from super_gui.core.face import Face
 from super_gui.core.fill import push_pull_fill
+from super_gui.core.generated import GeneratedTexture
 from super_gui.core.headpose import face_template
 from super_gui.core.image_io import Photo
 from super_gui.core.strips import to_uint8_strips
@@ -121,13 +122,14 @@ def midline_fade(face: Face, grid: WorkGrid) -> np.ndarray:
     return smoothstep(MIRROR_MIDLINE[0], MIRROR_MIDLINE[1], off).astype(np.float32)
 
 
-def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalysis) -> tuple[np.ndarray, np.ndarray]:
+def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalysis) -> GeneratedTexture:
     """How the renderer completes the face from its mirror side, on the working grid.
 
-    small: (h, w, 3) uint8, the photo on the working grid. Returns ``twin_px`` ((h, w, 2) float32:
-    full-resolution pixel of each pixel's mirror twin, filled smoothly off the face so bilinear lookups
-    stay sane) and ``aux`` ((h, w, 4) uint8: rgb = low-frequency colour gain / 2, a = mirror weight).
-    The weight is high where this side was seen badly and its twin well (the far cheek of a turned head).
+    small: (h, w, 3) uint8, the photo on the working grid. Returns the generated texture: its
+    ``source_px`` is the full-resolution pixel of each pixel's mirror twin (filled smoothly off the face so
+    bilinear lookups stay sane), its ``gain_weight`` the low-frequency colour gain / 2 (rgb) and the
+    mirror weight (a). The weight is high where this side was seen badly and its twin well (the far cheek
+    of a turned head).
     """
     grid = depth.grid
     intr = analysis.intrinsics
@@ -153,7 +155,7 @@ def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalys
     gain = np.clip(gain, 0.6, 1.6)
     aux = np.dstack([np.clip(gain * 127.5, 0, 255), np.clip(weight * 255.0, 0, 255)])
     twin = push_pull_fill(np.dstack([mx, my]), inside)
-    return twin.astype(np.float32), np.rint(aux).astype(np.uint8)
+    return GeneratedTexture(twin.astype(np.float32), np.rint(aux).astype(np.uint8))
 
 
 def spare_others(edit_weight: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -215,10 +217,10 @@ class LandmarkBackend:
         stage("matte", 0.5, "Cutting out the person", t)
 
         t = time.perf_counter()
-        twin_px, mirror_aux = mirror_textures(small, depth, analysis)
+        generated = mirror_textures(small, depth, analysis)
         stage("generated", 0.75, "Completing the face", t)
 
         t = time.perf_counter()
         plate = background_plate(small, depth.person, depth.edit_weight, *ovals, people=people)
         stage("plate", 0.95, "Filling the background", t)
-        return Inversion("landmark", analysis, depth, photo.rgb, matte, twin_px, mirror_aux, plate, timings)
+        return Inversion("landmark", analysis, depth, photo.rgb, matte, generated, plate, timings)

@@ -27,7 +27,7 @@ def test_a_turned_face_is_never_mirrored_along_its_midline(tmp_path, astronaut_r
     prepared = prepare(load_photo(save(turned, tmp_path / "turned.png")))
     grid = prepared.inversion.depth.grid
     lm = prepared.analysis.faces.face.landmarks
-    weight = prepared.inversion.mirror_aux[..., 3]
+    weight = prepared.inversion.generated.gain_weight[..., 3]
     assert weight.max() > 200  # the far cheek is completed
     for k in MIDLINE:
         x, y = grid.from_full_res(lm[k, 0], lm[k, 1])

@@ -1,7 +1,8 @@
 #version 330
 // Draft (slider-drag) frame, step 2 of 3: the person mesh, blended and pasted in the same pass.
-// The visibility blur comes from the 1/4-resolution visibility pass, bilinearly enlarged. The mirror
-// (twin and gain) is interpolated from the vertices rather than read from its textures: two fewer reads.
+// The visibility blur comes from the 1/4-resolution visibility pass, bilinearly enlarged. The generated
+// texture (source pixel, gain and weight) is interpolated from the vertices rather than read from its
+// textures: two fewer reads. A backend's per-view generated image is not drawn here (settled frames only).
 uniform sampler2D u_photo;
 uniform sampler2D u_backdrop;    // per crop pixel: rgb = photo with the plate where the head was, a = reach
 uniform sampler2D u_coarse;      // r = validity x quality, g = edit, b = coverage (1/4 resolution)
@@ -11,8 +12,8 @@ uniform vec2 u_extent;           // part of the coarse texture this window uses 
 
 in vec2 v_uv;
 in float v_quality;
-in vec2 v_twin;                  // the mirror twin's texture coordinate, per vertex
-in vec4 v_aux;                   // the mirror's colour gain / 2 and weight, per vertex
+in vec2 v_generated_px;          // the generated texture's source texture coordinate, per vertex
+in vec4 v_generated_gain;        // the generated texture's colour gain / 2 and weight, per vertex
 out vec4 out_colour;
 
 void main() {
@@ -21,9 +22,9 @@ void main() {
     // of the outline's background here as in the full render: it would cost the drag its early depth test.)
     if (v_quality < 0.0) photo.a = 1.0;
     vec3 generated = photo.rgb;
-    if (v_aux.a > 0.002) {
-        vec3 mirrored = texture(u_photo, v_twin).rgb * v_aux.rgb * 2.0;
-        generated = mix(photo.rgb, clamp(mirrored, 0.0, 1.0), v_aux.a);
+    if (v_generated_gain.a > 0.002) {
+        vec3 resampled = texture(u_photo, v_generated_px).rgb * v_generated_gain.rgb * 2.0;
+        generated = mix(photo.rgb, clamp(resampled, 0.0, 1.0), v_generated_gain.a);
     }
     vec2 screen_uv = gl_FragCoord.xy / u_size;
     vec4 coarse = texture(u_coarse, screen_uv * u_extent);

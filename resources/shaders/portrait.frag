@@ -1,10 +1,14 @@
 #version 330
 // Pass 1, over the person mesh: warped photo (+ matte), generated image, visibility (DESIGN.md §4).
 uniform sampler2D u_photo;        // photo crop at this scale: rgb + person matte in alpha
-uniform sampler2D u_mirror;       // working grid: full-resolution pixel of each face pixel's mirror twin
-uniform sampler2D u_mirror_aux;   // working grid: rgb = colour gain / 2, a = mirror weight
+uniform sampler2D u_generated_px;    // working grid: full-resolution photo pixel the generated colour is read from
+uniform sampler2D u_generated_gain;  // working grid: rgb = its colour gain / 2, a = weight over the photo's own
+uniform sampler2D u_generated_view;  // a backend's image of this view, premultiplied (a = trust), mipmapped
+uniform vec4 u_generated_view_rect;  // the full-resolution output rectangle it covers: x0, y0, w, h
+uniform float u_generated_view_on;   // 1 when there is one (else it is not read)
 uniform float u_torn;             // 1 while drawing the triangles torn across a depth jump
 uniform vec4 u_texture;           // full-resolution rectangle the photo crop covers: x0, y0, w, h
+uniform vec4 u_window;            // output window (this viewport): x0, y0, w, h in full-resolution pixels
 uniform float u_scale;            // output pixels per full-resolution pixel
 
 in vec2 v_uv;
@@ -29,12 +33,21 @@ void main() {
     if (v_quality < 0.0) photo.a = 1.0;
     else if (photo.a < 0.01 || (photo.a < 0.5 && density < 0.5)) discard;
     vec3 generated = photo.rgb;
-    vec4 aux = texture(u_mirror_aux, v_work);
-    if (aux.a > 0.002) {
-        // The face completed from its mirror side: the twin pixel, colour-matched to this side's light.
-        vec2 twin = texture(u_mirror, v_work).rg;
-        vec3 mirrored = texture(u_photo, (twin + 0.5 - u_texture.xy) / u_texture.zw).rgb * aux.rgb * 2.0;
-        generated = mix(photo.rgb, clamp(mirrored, 0.0, 1.0), aux.a);
+    vec4 gain = texture(u_generated_gain, v_work);
+    if (gain.a > 0.002) {
+        // The generated texture: the photo read at another pixel, with a colour gain.
+        vec2 source = texture(u_generated_px, v_work).rg;
+        vec3 resampled = texture(u_photo, (source + 0.5 - u_texture.xy) / u_texture.zw).rgb * gain.rgb * 2.0;
+        generated = mix(photo.rgb, clamp(resampled, 0.0, 1.0), gain.a);
+    }
+    if (u_generated_view_on > 0.5) {
+        // The backend's image of this view, where it covers this fragment's full-resolution output position
+        // (pixel edges), laid over by its alpha. Its level of detail from the texels per output pixel.
+        vec2 at = (u_window.xy + gl_FragCoord.xy / u_scale - u_generated_view_rect.xy) / u_generated_view_rect.zw;
+        vec2 texels = vec2(textureSize(u_generated_view, 0)) / (u_generated_view_rect.zw * u_scale);
+        vec4 view = textureLod(u_generated_view, at, log2(max(max(texels.x, texels.y), 1.0)));
+        if (any(lessThan(at, vec2(0.0))) || any(greaterThan(at, vec2(1.0)))) view = vec4(0.0);
+        generated = generated * (1.0 - view.a) + view.rgb;
     }
     float validity = smoothstep(0.2, 0.55, density) * (1.0 - u_torn);
     out_warped = photo;

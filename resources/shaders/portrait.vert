@@ -13,16 +13,16 @@ in vec2 in_src;
 in float in_head;
 in float in_edit;
 in float in_quality;
-in vec2 in_twin;          // the mirror twin's full-resolution pixel (drag frame only)
-in vec4 in_aux;           // the mirror's colour gain / 2 and weight (drag frame only)
+in vec2 in_generated_px;    // the generated texture's source pixel, full resolution (drag frame only)
+in vec4 in_generated_gain;  // the generated texture's colour gain / 2 and weight (drag frame only)
 
 out vec2 v_uv;
 out vec2 v_work;
 out vec2 v_src;
 out float v_quality;
 out float v_edit;
-out vec2 v_twin;
-out vec4 v_aux;
+out vec2 v_generated_px;
+out vec4 v_generated_gain;
 
 void main() {
     vec3 turned = u_rotation * (in_pos - u_pivot) + u_pivot;
@@ -39,6 +39,6 @@ void main() {
     v_src = in_src;
     v_quality = in_quality;
     v_edit = in_edit;
-    v_twin = (in_twin + 0.5 - u_texture.xy) / u_texture.zw;
-    v_aux = in_aux;
+    v_generated_px = (in_generated_px + 0.5 - u_texture.xy) / u_texture.zw;
+    v_generated_gain = in_generated_gain;
 }

@@ -164,8 +164,7 @@ class PortraitRenderer:
         inputs = SceneInputs(
             mesh=prepared.mesh,
             work_rect=(float(g.x0), float(g.y0), float(g.x1 - g.x0), float(g.y1 - g.y0)),
-            twin_px=inv.generated.source_px,
-            mirror_aux=inv.generated.gain_weight,
+            generated=inv.generated,
             plate=inv.plate,
             edit_old=_soft_reach(d.edit_weight, d.person, 0.12 * face_work),
         )

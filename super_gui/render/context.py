@@ -1,6 +1,7 @@
 """OpenGL contexts for the renderer: a standalone EGL context where EGL exists (Linux, also headless),
 else the platform default (macOS, Windows). One context per thread that renders (GL is thread-affine);
-no Qt here."""
+and giving memory back (software GL keeps released textures longer than one would think:
+:func:`let_go`). No Qt here."""
 
 from __future__ import annotations
 
@@ -82,3 +83,55 @@ def give_back_memory() -> None:
             _libc = False
     if _libc:
         _libc.malloc_trim(0)
+
+
+def let_go(ctx: moderngl.Context, quad: moderngl.VertexArray) -> None:
+    """Make the driver drop its own references to released textures. Mesa frees a texture only when no
+    texture unit and no mipmap pass refers to it any more, and it notices a unit has changed only at the
+    next draw: so bind a 1x1 texture everywhere, make its mipmaps and draw one pixel with it. Then
+    what it freed goes back to the system (:func:`give_back_memory`). ``quad``: any vertex array that
+    draws a full-window quad."""
+    dummy = ctx.texture((1, 1), 4)
+    dummy.build_mipmaps()
+    pixel = ctx.texture((1, 1), 4)
+    fbo = ctx.framebuffer(color_attachments=[pixel])
+    try:
+        for unit in range(16):
+            dummy.use(unit)
+        fbo.use()
+        fbo.viewport = (0, 0, 1, 1)
+        ctx.disable(moderngl.DEPTH_TEST)
+        quad.render(moderngl.TRIANGLE_STRIP)
+        ctx.finish()
+        _drain_scenes(ctx, quad)
+    finally:
+        bind_home_framebuffer(ctx)
+        for o in (fbo, pixel, dummy):
+            o.release()
+    give_back_memory()
+
+
+def _drain_scenes(ctx: moderngl.Context, quad: moderngl.VertexArray, count: int = 80) -> None:
+    """llvmpipe keeps a pool of binned scenes, each holding references to the textures it drew with until
+    the scene is next reused, and it reuses the first idle one: after a finish that is always the first,
+    so a scene added to the pool while the others were busy (the tiled render flushes many) can keep a
+    released 300 MB photo texture for the life of the process, depending on thread timing. So queue one
+    slow scene and, while it rasterizes, ``count`` cleared 1x1 scenes: each takes the next idle scene
+    in the pool and so drops what it held. ``quad`` as for :func:`let_go`."""
+    big = ctx.texture((2048, 2048), 4)
+    slow = ctx.framebuffer(color_attachments=[big])
+    pixels = [ctx.texture((1, 1), 4) for _ in range(2)]
+    quick = [ctx.framebuffer(color_attachments=[t]) for t in pixels]
+    try:
+        slow.use()
+        slow.viewport = (0, 0, 2048, 2048)
+        quad.render(moderngl.TRIANGLE_STRIP)
+        for i in range(count):
+            quick[i % 2].use()
+            quick[i % 2].clear(0.0, 0.0, 0.0, 0.0)
+        bind_home_framebuffer(ctx)
+        ctx.finish()
+    finally:
+        bind_home_framebuffer(ctx)
+        for o in (*quick, *pixels, slow, big):
+            o.release()

@@ -22,6 +22,7 @@ import numpy as np
 from super_gui.render.context import bind_home_framebuffer
 
 if TYPE_CHECKING:
+    from super_gui.core.generated import GeneratedView
     from super_gui.render.scene import PortraitScene, _ScaleTextures
 
 # Full-resolution windows of more pixels than this are drawn in tiles (a 12 MP photo's never is).
@@ -39,9 +40,10 @@ def is_tiled(scale: float, window: tuple[int, int, int, int], *, draft: bool = F
 
 
 def render_tiled(scene: PortraitScene, camera, st: _ScaleTextures, scale: float, face_px: float, window,
-                 paste: Callable[[np.ndarray, int, int], None]) -> None:
+                 paste: Callable[[np.ndarray, int, int], None], generated: GeneratedView | None = None) -> None:
     """Draw ``window`` with ``scene`` in tiles (see the module docstring), handing each finished tile to
-    ``paste`` ((h, w, 4) uint8 like :meth:`PortraitScene.render`'s result, and its x, y in the window)."""
+    ``paste`` ((h, w, 4) uint8 like :meth:`PortraitScene.render`'s result, and its x, y in the window).
+    ``generated``: the backend's image of the view, as for :meth:`PortraitScene.render`."""
     ctx = scene.ctx
     wx, wy, ww, wh = window
     k = 1 << COARSE_LEVEL
@@ -64,7 +66,8 @@ def render_tiled(scene: PortraitScene, camera, st: _ScaleTextures, scale: float,
 
         def draw_pass1(bx: int, by: int, bw: int, bh: int) -> None:
             ctx.enable(moderngl.DEPTH_TEST)
-            scene._mesh_pass(camera, st, scale, scene._window_rect(st, scale, (wx + bx, wy + by, bw, bh)), mesh, (bw, bh))
+            scene._mesh_pass(camera, st, scale, scene._window_rect(st, scale, (wx + bx, wy + by, bw, bh)), mesh, (bw, bh),
+                             generated)
             for t in layers:
                 t.build_mipmaps(0, COARSE_LEVEL)
 

@@ -8,7 +8,9 @@ a subprocess with that folder on ``sys.path``: it builds a small TriPlaneGenerat
 names, deep-copies it and pickles ``dict(G, D, G_ema, augment_pipe, training_set_kwargs)`` with
 ``pickle.dump`` as NVIDIA's training loop does, and saves the reference ``G_ema.state_dict()`` (safetensors)
 and constructor arguments (JSON). It also writes the same network with a stored ``module_src`` of the
-caller's choosing (the malicious case: NVIDIA's loader would run it).
+caller's choosing (the malicious case: NVIDIA's loader would run it). :data:`MIRROR_SCRIPT` pickles OUR tiny
+generator itself, mirrored into stand-in classes with EG3D's class names, and saves its outputs for a few
+cameras (loading it must give identical tensors and outputs).
 """
 
 from __future__ import annotations
@@ -359,3 +361,110 @@ with open(out_pkl, "wb") as f:
 
 _FILES["training/generic.py"] = GENERIC
 _SCRIPTS = {"build.py": BUILD_SCRIPT, "build_fullsize.py": FULLSIZE_SCRIPT}
+
+# ---- the tiny generator itself, mirrored into stand-in classes (issue 11: identical tensors and outputs) ---------
+
+# NVIDIA's module for the StyleGAN2 classes; bare persistent stand-ins (any constructor arguments, no layers of
+# their own): MIRROR_SCRIPT creates them without __init__ and fills in a copy of our modules' state.
+NETWORKS_STYLEGAN2 = """
+import torch
+from torch_utils import persistence
+
+
+class _Bare(torch.nn.Module):
+    def __init__(self, **kwargs):
+        super().__init__()
+""" + "".join(f"""
+
+@persistence.persistent_class
+class {name}(_Bare):
+    pass
+""" for name in ("FullyConnectedLayer", "MappingNetwork", "SynthesisLayer", "ToRGBLayer", "SynthesisBlock",
+                 "SynthesisNetwork", "Generator"))
+
+MIRROR_YAWS = (0.0, 0.4, -0.4)  # frontal, then the camera moved toward +x and -x (radians, camera.orbit_camera)
+MIRROR_RENDER_SEED = 1234  # torch.manual_seed(MIRROR_RENDER_SEED + i) before camera i: the renderer's jitter
+
+# argv: out_pkl out_ref seed. Builds OUR tiny generator, gives its all-zero parameters (biases, noise strengths)
+# random values so that every tensor shows in the outputs, mirrors the module tree into stand-in classes with
+# EG3D's class names (every parameter and buffer as registered, the plain attributes), checks the mirror's
+# state_dict, pickles dict(training_set_kwargs, G, D, G_ema, augment_pipe) with pickle.dump as NVIDIA's training
+# loop does, and saves (safetensors) ws, the cameras, the outputs of our original for them and its state_dict.
+MIRROR_SCRIPT = '''
+import copy, pickle, sys
+import torch
+from safetensors.torch import save_file
+
+import dnnlib.util
+import training.networks_stylegan2 as sg2
+from training.superresolution import SuperresolutionHybrid8XDC
+from training.triplane import OSGDecoder, TriPlaneGenerator
+from training.volumetric_rendering.ray_marcher import MipRayMarcher2
+from training.volumetric_rendering.ray_sampler import RaySampler
+from training.volumetric_rendering.renderer import ImportanceRenderer
+from super_gui.inversion.eg3d import camera
+from super_gui.inversion.eg3d.loader import TINY_INIT_KWARGS, random_generator
+
+out_pkl, out_ref, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+YAWS, RENDER_SEED = {yaws!r}, {render_seed!r}
+PERSISTENT = {{"TriPlaneGenerator": TriPlaneGenerator, "StyleGAN2Backbone": sg2.Generator,
+               "MappingNetwork": sg2.MappingNetwork, "SynthesisNetwork": sg2.SynthesisNetwork,
+               "SynthesisBlock": sg2.SynthesisBlock, "SynthesisLayer": sg2.SynthesisLayer,
+               "ToRGBLayer": sg2.ToRGBLayer, "FullyConnectedLayer": sg2.FullyConnectedLayer,
+               "SuperresolutionHybrid8XDC": SuperresolutionHybrid8XDC}}
+PLAIN = {{"OSGDecoder": OSGDecoder, "ImportanceRenderer": ImportanceRenderer, "MipRayMarcher2": MipRayMarcher2,
+          "RaySampler": RaySampler, "Sequential": torch.nn.Sequential, "Softplus": torch.nn.Softplus}}
+
+
+def easy(x):
+    if isinstance(x, dict):
+        return dnnlib.util.EasyDict({{k: easy(v) for k, v in x.items()}})
+    return [easy(v) for v in x] if isinstance(x, list) else x
+
+
+def mirror(m, init_kwargs=None):
+    kind = type(m).__name__
+    cls = PERSISTENT.get(kind) or PLAIN[kind]  # KeyError: a module class this fixture does not know
+    obj = cls.__new__(cls)
+    torch.nn.Module.__init__(obj)
+    skip = ("_parameters", "_buffers", "_modules")
+    obj.__dict__.update(copy.deepcopy({{k: v for k, v in m.__dict__.items() if k not in skip}}))
+    obj.__dict__["_parameters"] = {{k: None if p is None else torch.nn.Parameter(p.detach().clone(), requires_grad=False)
+                                   for k, p in m._parameters.items()}}
+    obj.__dict__["_buffers"] = {{k: None if b is None else b.detach().clone() for k, b in m._buffers.items()}}
+    obj.__dict__["_modules"] = {{k: None if c is None else mirror(c) for k, c in m._modules.items()}}
+    if kind in PERSISTENT:
+        obj._init_args, obj._init_kwargs = (), easy(copy.deepcopy(init_kwargs or {{}}))
+    return obj
+
+
+g = random_generator("tiny", seed)
+with torch.no_grad():
+    gen = torch.Generator().manual_seed(seed + 1)
+    for p in g.parameters():
+        if not p.any():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+    g.dataset_label_std.copy_(torch.rand(g.dataset_label_std.shape, generator=gen) + 0.5)
+G_ema = mirror(g, TINY_INIT_KWARGS)
+assert type(G_ema).__name__ == "TriPlaneGenerator" and type(G_ema.decoder).__module__ == "training.triplane"
+ours, theirs = g.state_dict(), G_ema.state_dict()
+assert list(ours) == list(theirs) and all(torch.equal(ours[k], theirs[k]) for k in ours)
+snapshot = dict(training_set_kwargs=dnnlib.util.EasyDict(path="ffhq.zip", use_labels=True, resolution=64),
+                G=mirror(g, TINY_INIT_KWARGS), D=None, G_ema=G_ema, augment_pipe=None)
+with open(out_pkl, "wb") as f:
+    pickle.dump(snapshot, f)
+
+ref = {{"state." + k: v.contiguous().clone() for k, v in ours.items()}}
+with torch.no_grad():
+    z = torch.randn([1, g.z_dim], generator=gen)
+    ref["ws"] = ws = g.mapping(z, camera.frontal_c()[None])
+    for i, yaw in enumerate(YAWS):
+        ref[f"c{{i}}"] = c = camera.make_c(camera.orbit_camera(yaw=yaw), camera.intrinsics())[None]
+        torch.manual_seed(RENDER_SEED + i)
+        for k, v in g.synthesis(ws, c, noise_mode="const").items():
+            ref[f"{{k}}{{i}}"] = v.contiguous()
+save_file(ref, out_ref)
+'''.format(yaws=MIRROR_YAWS, render_seed=MIRROR_RENDER_SEED)
+
+_FILES["training/networks_stylegan2.py"] = NETWORKS_STYLEGAN2
+_SCRIPTS["build_mirror.py"] = MIRROR_SCRIPT

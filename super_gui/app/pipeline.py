@@ -18,6 +18,7 @@ import numpy as np
 from super_gui.core.analysis import PhotoAnalysis, analyze_photo, no_progress
 from super_gui.core.camera import View, VirtualCamera, virtual_camera
 from super_gui.core.coverage import HeadCoverage, SupportedRanges, head_coverage, supported_ranges
+from super_gui.core.generated import GeneratedView
 from super_gui.core.image_io import Photo
 from super_gui.core.mesh import PersonMesh, build_mesh
 from super_gui.core.strips import strips, to_uint8_strips
@@ -72,11 +73,15 @@ def prepare(
     capture_focal_35mm: float | None = None,
     distance_cm: float | None = None,
     backend_name: str = "landmark",
+    backend_options: dict | None = None,
     progress: Progress = no_progress,
     is_cancelled: Callable[[], bool] = lambda: False,
 ) -> Prepared:
-    """Analyse and invert ``photo`` and build its mesh (the slow, once-per-photo part)."""
+    """Analyse and invert ``photo`` and build its mesh (the slow, once-per-photo part), with the inversion
+    backend ``backend_name`` made with ``backend_options`` (its constructor's keyword arguments; an
+    unknown backend or option is a :class:`~super_gui.errors.UserInputError`)."""
     timings: dict[str, float] = {}
+    inverter = backend(backend_name, **(backend_options or {}))  # (a mistake in the options: refused before the work)
     t = time.perf_counter()
     analysis = analyze_photo(
         photo,
@@ -88,7 +93,7 @@ def prepare(
     )
     timings["analysis"] = time.perf_counter() - t
     t = time.perf_counter()
-    inv = backend(backend_name).invert(photo, analysis, lambda f, m: progress(0.4 + 0.5 * f, m), is_cancelled)
+    inv = inverter.invert(photo, analysis, lambda f, m: progress(0.4 + 0.5 * f, m), is_cancelled)
     timings["inversion"] = time.perf_counter() - t
     if is_cancelled():
         raise Cancelled()
@@ -177,6 +182,7 @@ class PortraitRenderer:
         self._moving_edit = mesh.edit_weight[moving].astype(np.float64)[:, None]
         self.preview_scale = preview_scale(prepared.photo.width, prepared.photo.height, preview_long_side)
         self._base: dict[tuple[float, bool], np.ndarray] = {}
+        self._generated: tuple[View, GeneratedView | None] | None = None  # the last view asked of the backend
         self._ensure_scale(self.preview_scale)
 
     def output_size(self, scale: float) -> tuple[int, int]:
@@ -235,9 +241,17 @@ class PortraitRenderer:
     def camera(self, view: View) -> VirtualCamera:
         return self.prepared.camera(view)
 
+    def generated_view(self, view: View) -> GeneratedView | None:
+        """The backend's own image of ``view`` (:meth:`Inversion.generate`), asked once per view: the last
+        answer is kept, so a preview followed by an export of the same view generates once."""
+        if self._generated is None or self._generated[0] != view:
+            self._generated = (view, self.prepared.inversion.generate(view))
+        return self._generated[1]
+
     def render(self, view: View, *, full: bool = False, draft: bool = False) -> Rendered:
         """The blended view at preview scale, or at full resolution (``full=True``). ``draft`` is the fast
-        variant for frames shown while a slider moves (no pyramid blend)."""
+        variant for frames shown while a slider moves (no pyramid blend, and no image from the backend's
+        generator: only settled frames ask for one, :meth:`generated_view`)."""
         t0 = time.perf_counter()
         scale = 1.0 if full else self.preview_scale
         a = self.prepared.analysis
@@ -249,7 +263,14 @@ class PortraitRenderer:
         timings = {"upload": time.perf_counter() - t}
         camera = self.camera(view)
         window = self._view_window(camera, scale)
-        crop, timings["render"] = self.scene.render(camera, scale, a.faces.face.eye_distance_px * scale, window, draft=draft and not full)
+        draft = draft and not full
+        generated = None
+        if not draft:
+            t = time.perf_counter()
+            generated = self.generated_view(view)
+            timings["generate"] = time.perf_counter() - t
+        crop, timings["render"] = self.scene.render(camera, scale, a.faces.face.eye_distance_px * scale, window, draft=draft,
+                                                    generated=generated)
         t = time.perf_counter()
         ox, oy = self.scene.origin(scale)
         ox, oy = ox + window[0], oy + window[1]

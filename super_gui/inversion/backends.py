@@ -7,23 +7,35 @@ interface; this module imports the backends, so there is no import cycle. A new 
 
 from __future__ import annotations
 
+import importlib
 import inspect
 
 from super_gui.errors import UserInputError
 from super_gui.inversion.base import InversionBackend
-from super_gui.inversion.landmark import LandmarkBackend
 
-BACKENDS: dict[str, type] = {"landmark": LandmarkBackend}  # name -> backend class; the first is the default
+# name -> "module:class"; the first is the default. Imported when first asked for: the eg3d backend
+# brings torch, which the landmark path never needs.
+BACKENDS: dict[str, str] = {
+    "landmark": "super_gui.inversion.landmark:LandmarkBackend",
+    "eg3d": "super_gui.inversion.eg3d.backend:EG3DBackend",
+}
+
+
+def backend_class(name: str) -> type:
+    """The class of the backend called ``name``."""
+    try:
+        where = BACKENDS[name]
+    except KeyError:
+        raise UserInputError(f"Unknown inversion backend {name!r}; available: {', '.join(BACKENDS)}.") from None
+    module, _, cls = where.partition(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def backend(name: str = "landmark", **options) -> InversionBackend:
     """The backend called ``name``, made with ``options`` (keyword arguments of its constructor: a
     checkpoint path, a device...; the landmark backend takes none). An unknown name or option is the
     user's mistake, refused with a plain message naming it."""
-    try:
-        cls = BACKENDS[name]
-    except KeyError:
-        raise UserInputError(f"Unknown inversion backend {name!r}; available: {', '.join(BACKENDS)}.") from None
+    cls = backend_class(name)
     params = inspect.signature(cls).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     known = [k for k, p in params.items() if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]

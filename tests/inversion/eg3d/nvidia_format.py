@@ -403,9 +403,11 @@ from training.volumetric_rendering.ray_marcher import MipRayMarcher2
 from training.volumetric_rendering.ray_sampler import RaySampler
 from training.volumetric_rendering.renderer import ImportanceRenderer
 from super_gui.inversion.eg3d import camera
-from super_gui.inversion.eg3d.loader import TINY_INIT_KWARGS, random_generator
+from super_gui.inversion.eg3d.loader import CONFIGS, random_generator
 
 out_pkl, out_ref, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+config = sys.argv[4] if len(sys.argv) > 4 else "tiny"  # a loader.CONFIGS name
+INIT_KWARGS = CONFIGS[config]["init_kwargs"]
 YAWS, RENDER_SEED = {yaws!r}, {render_seed!r}
 PERSISTENT = {{"TriPlaneGenerator": TriPlaneGenerator, "StyleGAN2Backbone": sg2.Generator,
                "MappingNetwork": sg2.MappingNetwork, "SynthesisNetwork": sg2.SynthesisNetwork,
@@ -438,19 +440,19 @@ def mirror(m, init_kwargs=None):
     return obj
 
 
-g = random_generator("tiny", seed)
+g = random_generator(config, seed)
 with torch.no_grad():
     gen = torch.Generator().manual_seed(seed + 1)
     for p in g.parameters():
         if not p.any():
             p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
     g.dataset_label_std.copy_(torch.rand(g.dataset_label_std.shape, generator=gen) + 0.5)
-G_ema = mirror(g, TINY_INIT_KWARGS)
+G_ema = mirror(g, INIT_KWARGS)
 assert type(G_ema).__name__ == "TriPlaneGenerator" and type(G_ema.decoder).__module__ == "training.triplane"
 ours, theirs = g.state_dict(), G_ema.state_dict()
 assert list(ours) == list(theirs) and all(torch.equal(ours[k], theirs[k]) for k in ours)
 snapshot = dict(training_set_kwargs=dnnlib.util.EasyDict(path="ffhq.zip", use_labels=True, resolution=64),
-                G=mirror(g, TINY_INIT_KWARGS), D=None, G_ema=G_ema, augment_pipe=None)
+                G=mirror(g, INIT_KWARGS) if config == "tiny" else None, D=None, G_ema=G_ema, augment_pipe=None)
 with open(out_pkl, "wb") as f:
     pickle.dump(snapshot, f)
 

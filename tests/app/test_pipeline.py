@@ -135,7 +135,7 @@ def test_head_skirt_is_hidden_in_the_photo_and_coloured_from_the_head(grace):
 
 
 def test_drag_frames_show_what_the_settled_frame_shows(tmp_path, grace_rgb):
-    """The fast frames shown while a slider moves (their own shaders, the mirror interpolated from the
+    """The fast frames shown while a slider moves (their own shaders, the generated texture interpolated from the
     vertices, a precomputed backdrop) match the settled frame the release brings, at a preview scale
     below 1 (a photo larger than the preview), and leave the photo far from the head as it is."""
     import cv2

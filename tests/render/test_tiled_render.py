@@ -11,6 +11,7 @@ from PIL import Image
 
 import super_gui.render.tiles as tiles_mod
 from super_gui.core.camera import View
+from super_gui.core.generated import GeneratedView
 from super_gui.core.image_io import load_photo
 from super_gui.app.pipeline import PortraitRenderer, prepare
 
@@ -36,15 +37,15 @@ def _window(renderer, view, *, multiple: int = 1):
     return camera, (x, y, w // multiple * multiple, h // multiple * multiple)
 
 
-def _both(renderer, monkeypatch, camera, window):
+def _both(renderer, monkeypatch, camera, window, generated=None):
     face_px = renderer.prepared.analysis.faces.face.eye_distance_px
     scene = renderer.scene
     assert not scene.tiled(1.0, window)
-    whole, _ = scene.render(camera, 1.0, face_px, window)
+    whole, _ = scene.render(camera, 1.0, face_px, window, generated=generated)
     monkeypatch.setattr(tiles_mod, "TILED_ABOVE_PX", 0)
     monkeypatch.setattr(tiles_mod, "TILE_PX", TILE)
     assert scene.tiled(1.0, window) and window[2] > 2 * TILE and window[3] > 2 * TILE  # 3 x 3 tiles or more
-    tiled, _ = scene.render(camera, 1.0, face_px, window)
+    tiled, _ = scene.render(camera, 1.0, face_px, window, generated=generated)
     monkeypatch.undo()
     return whole, tiled
 
@@ -72,6 +73,23 @@ def test_tiles_of_a_window_of_whole_coarse_texels_are_the_window_drawn_whole(ren
     assert (diff > 2).mean() < 1e-4
     col_at, col_else, row_at, row_else = _seams(diff)
     assert col_at <= max(col_else, 0.01) and row_at <= max(row_else, 0.01)
+
+
+def test_tiles_place_a_backends_generated_view_as_the_window_drawn_whole(renderer, monkeypatch):
+    """A backend's own image of the view (here green over the left half of the photo) is read at each
+    tile's own output pixels: the tiles give the window drawn whole."""
+    view = VIEWS[1]
+    camera, window = _window(renderer, view, multiple=8)
+    rgba = np.zeros((64, 32, 4), np.uint8)
+    rgba[...] = (0, 255, 0, 255)
+    photo = renderer.prepared.photo
+    generated = GeneratedView(rgba, (0.0, 0.0, photo.width / 2, float(photo.height)))
+    whole, tiled = _both(renderer, monkeypatch, camera, window, generated)
+    plain, _ = renderer.scene.render(camera, 1.0, renderer.prepared.analysis.faces.face.eye_distance_px, window)
+    assert (np.abs(whole.astype(int) - plain).max(axis=2) > 100).mean() > 0.01  # the green shows
+    diff = np.abs(whole.astype(int) - tiled).max(axis=2)
+    assert diff.mean() < 0.01
+    assert (diff > 2).mean() < 1e-4
 
 
 @pytest.mark.parametrize("view", VIEWS)

@@ -106,7 +106,7 @@ class EG3DInversion(Inversion):
         c_view = camera.make_c(view2world.float(), k)
         G = self.fit.generator
         with self.lock, torch.no_grad():
-            out = render(G, self.fit.ws, c_view.to(self.device), self.fit.planes)
+            out = render(G, self.fit.ws, c_view.to(self.device), self.fit.planes, seed=0)
         rgb = ((out["image"][0].permute(1, 2, 0).float().cpu().numpy() + 1.0) * 127.5).clip(0, 255)
         size = rgb.shape[0]
         opacity = cv2.resize(out["weights_sum"][0, 0].float().cpu().numpy(), (size, size), interpolation=cv2.INTER_LINEAR)
@@ -244,7 +244,7 @@ def eg3d_depth(base: Inversion, analysis: PhotoAnalysis, crop: EG3DCrop, fit: In
     per EG3D unit at the fit's camera."""
     G = fit.generator
     with torch.no_grad():
-        out = render(G, fit.ws, fit.c, fit.planes, super_resolution=False)
+        out = render(G, fit.ws, fit.c, fit.planes, super_resolution=False, seed=0)
     t = out["image_depth"][0, 0].float().cpu().numpy().astype(np.float64)
     opacity = out["weights_sum"][0, 0].float().cpu().numpy().astype(np.float64)
     res = t.shape[0]

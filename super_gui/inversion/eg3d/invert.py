@@ -122,10 +122,15 @@ class CameraParams(nn.Module):
 
 
 def render(G: TriPlaneGenerator, ws: torch.Tensor, c: torch.Tensor, planes: torch.Tensor | None = None,
-           resolution: int | None = None, super_resolution: bool = True) -> dict[str, torch.Tensor]:
+           resolution: int | None = None, super_resolution: bool = True, seed: int | None = None) -> dict[str, torch.Tensor]:
     """``G.synthesis`` for one camera ``c`` [25], reusing ``planes`` when given (they depend on ``ws`` and the
     weights only); without ``super_resolution`` only the neural-resolution outputs are made. The ray limits
-    follow the camera (:func:`close_camera_options`)."""
+    follow the camera (:func:`close_camera_options`). With ``seed`` the samples' jitter is drawn from that seed
+    (the global random state is left alone), so a depth map or a generated view is the same every time."""
+    if seed is not None:
+        with torch.random.fork_rng(devices=[c.device] if c.device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            return render(G, ws, c, planes, resolution, super_resolution)
     res = resolution or G.neural_rendering_resolution
     c = c.reshape(1, -1)
     if planes is None:

@@ -42,11 +42,13 @@ void main() {
     }
     if (u_generated_view_on > 0.5) {
         // The backend's image of this view, where it covers this fragment's full-resolution output position
-        // (pixel edges), laid over by its alpha. Its level of detail from the texels per output pixel.
+        // (pixel edges), laid over by its alpha, on what the edit moves only (v_edit: never on the still
+        // torso, whose low visibility is only the photo's own). Its level of detail from the texels per output pixel.
         vec2 at = (u_window.xy + gl_FragCoord.xy / u_scale - u_generated_view_rect.xy) / u_generated_view_rect.zw;
         vec2 texels = vec2(textureSize(u_generated_view, 0)) / (u_generated_view_rect.zw * u_scale);
         vec4 view = textureLod(u_generated_view, at, log2(max(max(texels.x, texels.y), 1.0)));
         if (any(lessThan(at, vec2(0.0))) || any(greaterThan(at, vec2(1.0)))) view = vec4(0.0);
+        view *= clamp(v_edit, 0.0, 1.0);
         generated = generated * (1.0 - view.a) + view.rgb;
     }
     float validity = smoothstep(0.2, 0.55, density) * (1.0 - u_torn);

@@ -23,6 +23,10 @@ from super_gui.errors import UserInputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 COMMANDS = ("analyze", "edit", "undistort")
+# The inversion backends (super_gui.inversion.backends.BACKENDS, not imported here to keep the CLI's start
+# fast; tests/test_cli_backend.py checks that the two agree); the first is the default.
+BACKEND_NAMES = ("landmark", "eg3d")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 def program() -> str:
@@ -118,6 +122,18 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quality", type=_quality, default=95, metavar="Q",
                    help="JPEG quality, 1-100, or 'original': the original JPEG's, estimated (default 95)")
     p.add_argument("--overwrite", action="store_true", help="allow writing over the input photo")
+    b = p.add_argument_group("inversion backend", "how the head is reconstructed in 3D (the options below "
+                             "--backend are only for --backend eg3d)")
+    b.add_argument("--backend", choices=BACKEND_NAMES, default=BACKEND_NAMES[0],
+                   help="landmark: fast, on any CPU (default); eg3d: the SUPER paper's EG3D 3D-GAN inversion, "
+                        "needs NVIDIA's checkpoint")
+    b.add_argument("--checkpoint", metavar="PATH", help="NVIDIA's EG3D network pickle (e.g. ffhq512-128.pkl; not shipped: "
+                                                          "NVIDIA's non-commercial licence)")
+    b.add_argument("--lpips-weights", metavar="PATH", help="torchvision VGG16 weights (a state_dict) for the perceptual "
+                                                            "loss (default: no perceptual loss)")
+    b.add_argument("--lpips-heads", metavar="PATH", help="LPIPS' vgg.pth linear heads (optional, with --lpips-weights)")
+    b.add_argument("--steps", metavar="quick|paper|N", help="inversion steps: quick (default), paper, or a number")
+    b.add_argument("--device", choices=DEVICES, help="where EG3D runs: auto (CUDA when present, default), cpu or cuda")
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

@@ -6,16 +6,23 @@ checked, and every file the run will write is planned (:func:`~super_gui.core.ou
 an input (unless ``--overwrite``, and then only the image over its own photo), never another output of the
 run (a batch gives colliding names distinct outputs: ``IMG_1.jpg``, ``IMG_1-2.jpg``), never through a
 symbolic link. Each photo's files are written all or none. No Qt.
+
+``--backend eg3d`` (the SUPER paper's EG3D inversion) is checked with the rest before any work: its
+checkpoint and weights must exist, and they are inputs no output may replace. Its fitting reports each step
+on one updating line when stderr is a terminal; on the CPU a note first says how long a photo takes.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import shutil
 import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Sequence
 
 from super_gui.core.camera import UNDISTORT_FOCAL_MM, View
 from super_gui.core.outputs import IMAGE_SUFFIXES, plan_outputs, shown
@@ -34,8 +41,73 @@ def _as_folder(args: argparse.Namespace) -> bool:
     return len(args.photos) > 1 or args.output.endswith(("/", "\\")) or Path(args.output).is_dir()
 
 
-def _check_usage(args: argparse.Namespace) -> None:
-    """What can be refused from the command line alone, before any folder is made or file read."""
+# --option -> the eg3d backend's keyword argument (super_gui.inversion.eg3d.backend.EG3DBackend)
+EG3D_OPTIONS = {"--checkpoint": "checkpoint", "--lpips-weights": "lpips_weights", "--lpips-heads": "lpips_heads",
+                "--steps": "steps", "--device": "device"}
+_FILES = {"--checkpoint": "EG3D checkpoint", "--lpips-weights": "VGG16 weights file", "--lpips-heads": "LPIPS heads file"}
+
+
+def backend_settings(args: argparse.Namespace) -> tuple[str, dict, float | None]:
+    """(backend name, its options, seconds per photo on the CPU or None) from the command line, refused in one
+    sentence before any work: eg3d options with the landmark backend, eg3d without its checkpoint, a file that
+    is not there, steps or a device the backend does not take."""
+    given = {opt: getattr(args, kw) for opt, kw in EG3D_OPTIONS.items() if getattr(args, kw, None) is not None}
+    if args.backend != "eg3d":
+        if given:
+            names = list(given)
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            raise UserInputError(f"{listed} {'is' if len(names) == 1 else 'are'} only for --backend eg3d.")
+        return args.backend, {}, None
+    for opt, value in given.items():
+        if opt in _FILES and not value.strip():
+            raise UserInputError(f"{opt} is given an empty name; name the file.")
+    if "--checkpoint" not in given:
+        raise UserInputError("--backend eg3d needs NVIDIA's EG3D checkpoint: give its path with --checkpoint "
+                             "(e.g. --checkpoint ffhq512-128.pkl).")
+    if "--lpips-heads" in given and "--lpips-weights" not in given:
+        raise UserInputError("--lpips-heads needs --lpips-weights (the heads weigh VGG16's features).")
+    for opt, what in _FILES.items():
+        path = given.get(opt)
+        if path is not None and not Path(path).is_file():
+            raise UserInputError(f"The {what} {shown(path)} {'is not a file' if Path(path).exists() else 'does not exist'} ({opt}).")
+    options = {EG3D_OPTIONS[opt]: (str(Path(v).absolute()) if opt in _FILES else v) for opt, v in given.items()}
+    from super_gui.inversion.backends import backend
+
+    inverter = backend("eg3d", **options)  # refuses steps or a device it cannot use, in one sentence
+    return "eg3d", options, (inverter.estimate_seconds() if inverter.device.type == "cpu" else None)
+
+
+def backend_files(options: dict) -> list[Path]:
+    """The files a backend reads (its checkpoint and weights): no output of the run may be one of them."""
+    return [Path(options[kw]) for kw in ("checkpoint", "lpips_weights", "lpips_heads") if options.get(kw)]
+
+
+class ProgressLine:
+    """The fitting's progress on one line of stderr that each message replaces (only on a terminal; the
+    line is cleared when the photo is done, fails or is interrupted)."""
+
+    def __init__(self, name: str, on: bool):
+        self.name, self.on, self.shown = name, on, False
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if not self.on:
+            return
+        width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+        text = f"{self.name}: {message}"
+        sys.stderr.write("\r\x1b[K" + (text if len(text) <= width else text[: width - 1] + "…"))
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.shown = False
+
+
+def _check_usage(args: argparse.Namespace, read_too: Sequence[Path] = ()) -> None:
+    """What can be refused from the command line alone, before any folder is made or file read (``read_too``:
+    files the run reads besides the photos)."""
     for option, value in (("-o", args.output), ("--json", args.json), ("--mesh", args.mesh)):
         if value is not None and not value.strip():  # e.g. an unset shell variable: never "the current folder"
             raise UserInputError(f"{option} is given an empty name; name the file to write.")
@@ -46,7 +118,7 @@ def _check_usage(args: argparse.Namespace) -> None:
         if os.path.lexists(out) and not out.is_dir():
             raise UserInputError(f"{shown(out)} is a file; with several photos, -o must name a folder.")
     if args.json and not (_as_folder(args) and _report_in_new_folder(args)):
-        plan_outputs(None, report=args.json, other_inputs=args.photos)
+        plan_outputs(None, report=args.json, other_inputs=[*args.photos, *read_too])
 
 
 def _report_in_new_folder(args: argparse.Namespace) -> bool:
@@ -130,8 +202,10 @@ def _same_output(path: Path, photo: Path) -> bool:
 
 
 def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: View,
-             other_inputs: list[Path] | None = None, report_path: str | None = None) -> dict:
-    """Run the whole edit for one photo; returns the report. Raises UserInputError for bad input."""
+             other_inputs: list[Path] | None = None, report_path: str | None = None,
+             backend: tuple[str, dict] = ("landmark", {})) -> dict:
+    """Run the whole edit for one photo with the inversion ``backend`` (name, options); returns the report.
+    Raises UserInputError for bad input."""
     from super_gui.core.camera import capture_focal
     from super_gui.app.edit import write_edit
     from super_gui.core.image_io import load_photo
@@ -151,7 +225,12 @@ def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: V
     check_view(view, focal.focal_35mm)  # before the analysis: the focal range depends on the capture lens
     if focal.note:
         print(f"note: {shown(photo_path.name)}: {focal.note}", file=sys.stderr)
-    prepared = prepare(photo, face_index=args.face, capture_focal_35mm=args.capture_focal, distance_cm=args.distance_cm)
+    line = ProgressLine(shown(photo_path.name), backend[0] != "landmark" and sys.stderr.isatty())
+    try:
+        prepared = prepare(photo, face_index=args.face, capture_focal_35mm=args.capture_focal, distance_cm=args.distance_cm,
+                           backend_name=backend[0], backend_options=backend[1], progress=line)
+    finally:
+        line.clear()
     faces = prepared.analysis.faces
     if faces.ambiguous:
         raise UserInputError(f"{faces.ambiguity(shown(photo_path.name))}; choose one with --face N.")
@@ -192,17 +271,23 @@ def run_edit(args: argparse.Namespace) -> int:
     from super_gui.core.atomic import write_json_atomic
 
     view = _view(args)
-    _check_usage(args)
+    name, options, cpu_seconds = backend_settings(args)
+    read_too = backend_files(options)  # never written, whatever --overwrite says
+    _check_usage(args, read_too)
     triples, made = _outputs(args)
+    if cpu_seconds is not None:
+        print(f"note: the eg3d backend runs on the CPU here; this takes about {max(1, math.ceil(cpu_seconds / 60))} "
+              "min per photo.", file=sys.stderr)
     single = len(triples) == 1
     photos = [src for src, _, _ in triples]
     reports: list[dict] = []
     failed = internal = False
     try:
         for src, dst, note in triples:
-            others = [p for p in photos if p is not src]
+            others = [p for p in photos if p is not src] + read_too
             try:
-                rep = edit_one(src, dst, args, view, others, report_path=args.json if single else None)
+                rep = edit_one(src, dst, args, view, others, report_path=args.json if single else None,
+                               backend=(name, options))
                 reports.append(rep)
                 t = rep["timings_s"]
                 print(f"{shown(src.name)} -> {shown(dst)} ({t['total']:.2f} s; distance {rep['estimates']['capture_distance_cm']:.0f} cm, "
@@ -229,7 +314,7 @@ def run_edit(args: argparse.Namespace) -> int:
                 print(f"error: {shown(src.name)}: internal error in super_gui ({type(e).__name__})", file=sys.stderr)
         ok = sum("error" not in r for r in reports)
         if args.json and not single:
-            plan_outputs(None, report=args.json, other_inputs=photos)
+            plan_outputs(None, report=args.json, other_inputs=photos + read_too)
             write_json_atomic(args.json, {"results": reports})
         if not single:
             print(f"{ok} of {len(triples)} photos done" + ("" if ok == len(triples) else f", {len(triples) - ok} failed"))

@@ -7,6 +7,7 @@ full-resolution image (on the thread that owns its GL context) and hands it over
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -23,7 +24,14 @@ from super_gui.core.export import export_image, jpeg_settings, write_sidecar
 from super_gui.core.mesh import export_mesh
 from super_gui.core.outputs import MESH_SUFFIXES, plan_outputs
 
-__all__ = ["MESH_SUFFIXES", "coverage_report", "file_sha256", "reproduce_command", "write_edit", "write_mesh"]
+__all__ = ["MESH_SUFFIXES", "backend_record", "coverage_report", "file_sha256", "reproduce_command", "write_edit",
+           "write_mesh"]
+
+# A backend's options as the CLI names them, in the order the reproduce command gives them; the files among
+# them are recorded by absolute path and sha256.
+BACKEND_FLAGS = {"checkpoint": "--checkpoint", "lpips_weights": "--lpips-weights", "lpips_heads": "--lpips-heads",
+                 "steps": "--steps", "device": "--device"}
+_BACKEND_FILES = ("checkpoint", "lpips_weights", "lpips_heads")
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -35,9 +43,11 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def reproduce_command(photo: Path, out: Path, view: View, analysis, face: int,
-                      jpeg_quality: int | str | None = None) -> str:
+                      jpeg_quality: int | str | None = None, backend: str = "landmark",
+                      backend_options: dict | None = None) -> str:
     """The ``python main.py edit`` command line that writes the same image, byte for byte: paths quoted for
-    a POSIX shell, every number written exactly (``repr``: parsing it back gives the same float)."""
+    a POSIX shell, every number written exactly (``repr``: parsing it back gives the same float). A backend
+    other than the default comes with its options (``backend_options``: as :func:`backend_record` gives them)."""
     a = analysis
     words = ["python", "main.py", "edit", str(photo), "-o", str(out), "--yaw", repr(float(view.yaw_deg)),
              "--pitch", repr(float(view.pitch_deg))]
@@ -47,7 +57,63 @@ def reproduce_command(photo: Path, out: Path, view: View, analysis, face: int,
               "--face", str(int(face))]
     if jpeg_quality is not None:  # a whole number, or the export's word for "as the original"
         words += ["--quality", str(jpeg_quality if isinstance(jpeg_quality, str) else int(jpeg_quality))]
+    if backend != "landmark":
+        words += ["--backend", backend]
+        for key, flag in BACKEND_FLAGS.items():
+            if (backend_options or {}).get(key) is not None:
+                words += [flag, str(backend_options[key])]
     return " ".join(shlex.quote(w) for w in words)
+
+
+def backend_record(prepared) -> dict | None:
+    """The options the photo's inversion backend was made with, as the sidecar records them (None for the
+    default backend, which takes none): files by absolute path and sha256, the steps and the device actually
+    used; an option that was not given is recorded with the backend's default, so that the reproduce command
+    does not depend on defaults that may change."""
+    import inspect
+
+    from super_gui.inversion.backends import backend_class
+
+    inv = prepared.inversion
+    if inv.backend == "landmark":
+        return None
+    options = dict(getattr(prepared, "backend_options", None) or {})
+    params = inspect.signature(backend_class(inv.backend)).parameters
+    for key in BACKEND_FLAGS:
+        if options.get(key) is None and key in params and params[key].default is not inspect.Parameter.empty:
+            options[key] = params[key].default
+    device = getattr(inv, "device", None)
+    if device:  # what "auto" became
+        options["device"] = str(device).split(":")[0]
+    record: dict = {}
+    for key in BACKEND_FLAGS:
+        value = options.get(key)
+        if value is None or value == "":
+            continue
+        if key in _BACKEND_FILES:
+            path = _absolute(Path(value))
+            record[key] = str(path)
+            record[f"{key}_sha256"] = _sha256_once(str(path))
+        else:
+            record[key] = str(value)
+    return record
+
+
+def _sha256_once(path: str) -> str | None:
+    """The file's sha256, hashed once per size and modification time (a checkpoint is hundreds of MB)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return _sha256_of(path, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
 
 
 def _exact_cm(distance_m: float) -> str:
@@ -119,6 +185,8 @@ def write_edit(
         except OSError:  # the photo was moved or deleted after it was loaded: the edit is still written
             input_sha256 = None
     out, mesh_out = plan.path("image"), plan.path("mesh")
+    backend = prepared.inversion.backend
+    backend_options = backend_record(prepared)  # (hashes the checkpoint once: before anything is written)
     with plan.writing() as w:
         t = time.perf_counter()
         with w.file("image") as tmp:
@@ -147,11 +215,13 @@ def write_edit(
                 "capture_focal_35mm": a.focal.focal_35mm,
                 "distance_cm": round(a.distance_m * 100, 3),
                 "face": faces.chosen,
-                "backend": prepared.inversion.backend,
+                "backend": backend,
+                **({"backend_options": backend_options} if backend_options is not None else {}),
                 **_jpeg_report(photo, jpeg_quality, out),
             },
             "reproduce": reproduce_command(_absolute(photo_path), out, view, a, faces.chosen,
-                                           _quality_word(jpeg_quality) if out.suffix.lower() in (".jpg", ".jpeg") else None),
+                                           _quality_word(jpeg_quality) if out.suffix.lower() in (".jpg", ".jpeg") else None,
+                                           backend, backend_options),
             "estimates": a.summary(),
             "coverage": coverage_report(prepared, view),
             "timings_s": {k: round(v, 4) for k, v in timings.items()},

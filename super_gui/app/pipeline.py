@@ -44,6 +44,7 @@ class Prepared:
     timings_s: dict = field(default_factory=dict)
     head: HeadCoverage | None = None  # the head's triangles for core.coverage.view_coverage
     supported: SupportedRanges | None = None  # the slider ranges this photo supports
+    backend_options: dict = field(default_factory=dict)  # what the inversion backend was made with (the sidecar records it)
 
     def camera(self, view: View) -> VirtualCamera:
         """The virtual camera for ``view`` of this photo."""
@@ -107,7 +108,8 @@ def prepare(
                                  YAW_RANGE, PITCH_RANGE, MAX_FOCAL_MM)
     timings["coverage"] = time.perf_counter() - t
     progress(1.0, "Ready")
-    return Prepared(photo, analysis, inv, mesh, timings, head=head, supported=supported)
+    return Prepared(photo, analysis, inv, mesh, timings, head=head, supported=supported,
+                    backend_options=dict(backend_options or {}))
 
 
 @dataclass(frozen=True)

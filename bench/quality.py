@@ -75,7 +75,7 @@ from bench.quality_report import (_jsonable, distance_table, family_table, per_d
 # current before drawing, so each side is entered (made current) around its own GL calls.
 
 def scan_context():
-    from bench.scan_render import _renderer
+    from bench.scan_gl import _renderer
 
     return _renderer().ctx
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.inversion.eg3d import nvidia_format
-from tests.test_cli import ROOT, run
+from tests.test_cli import ROOT
 
 STEPS = "2"  # 5 steps of the tiny generator: a few seconds on a CPU
 

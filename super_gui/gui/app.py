@@ -150,10 +150,12 @@ def _dark_theme(app: QApplication) -> None:
                          (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, QColor(60, 60, 64)),
                          (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, base),
                          (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, accent),
-                         (QPalette.ColorRole.HighlightedText, QColor(20, 20, 20)), (QPalette.ColorRole.Link, accent)):
+                         (QPalette.ColorRole.HighlightedText, QColor(20, 20, 20)), (QPalette.ColorRole.Link, accent),
+                         (QPalette.ColorRole.PlaceholderText, QColor(135, 135, 140))):
         p.setColor(role, colour)
     for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
         p.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 120, 125))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.PlaceholderText, QColor(90, 90, 95))
     app.setPalette(p)
 
 

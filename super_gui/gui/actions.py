@@ -81,6 +81,14 @@ def build_menus(w) -> dict[str, QAction]:
     edit.addSeparator()
     acts["undistort"] = _action(w, edit, "Un&distort (85 mm)", w.controls.undistort.click, "Ctrl+U")
     acts["reset"] = _action(w, edit, "&Reset View", w.controls.reset.click, "Ctrl+R")
+    edit.addSeparator()
+    # The platform's Preferences key; where it has none (X11 without a desktop's bindings), Ctrl+, as most editors
+    preferences_key = QKeySequence.StandardKey.Preferences
+    if not QKeySequence.keyBindings(preferences_key):
+        preferences_key = "Ctrl+,"
+    acts["preferences"] = _action(w, edit, "&Preferences…", w.preferences_dialog, preferences_key,
+                                  tip="The 3D reconstruction: the fast landmark backend or EG3D, its checkpoint and device")
+    acts["preferences"].setMenuRole(QAction.MenuRole.PreferencesRole)
 
     view = bar.addMenu("&View")
     acts["fit"] = _action(w, view, "&Fit to Window", w.viewer.fit, "Ctrl+0")

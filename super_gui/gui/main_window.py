@@ -20,6 +20,7 @@ from super_gui.gui.actions import add_recent_file, build_menus
 from super_gui.gui.controls import SOURCE_WORDS, ViewControls
 from super_gui.gui.exporting import ExportMixin
 from super_gui.gui.faces import FacePickMixin
+from super_gui.gui.fitting import FittingMixin
 from super_gui.gui.limits import LimitsReadout
 from super_gui.gui.mesh_view import MeshPanel
 from super_gui.gui.session import EditSession, LoadedPhoto
@@ -54,7 +55,7 @@ def is_typing(field: QWidget) -> bool:
     return False
 
 
-class MainWindow(ExportMixin, FacePickMixin, QMainWindow):
+class MainWindow(ExportMixin, FacePickMixin, FittingMixin, QMainWindow):
     """The editor. ``settings``: where geometry, folders and recent files live (a fresh one per test)."""
 
     frameShown = Signal(object)  # the Frame now on screen
@@ -64,6 +65,7 @@ class MainWindow(ExportMixin, FacePickMixin, QMainWindow):
         self.settings = settings if settings is not None else QSettings("super_gui", "super_gui")
         self.show_dialogs = True  # False when run unattended (screenshots): errors go to stderr
         self.session = EditSession(self)
+        self.session.choose_backend = self.backend_for_photo  # (Edit > Preferences; may ask before a long fit)
         self.viewer = ImageViewer()
         self.controls = ViewControls()
         self.undo_stack = QUndoStack(self)

@@ -3,7 +3,10 @@
 Opening a photo runs two jobs on :class:`~super_gui.gui.workers.Worker`: *load* (decode, and a preview
 of the original), then *prepare* (analysis + inversion + mesh, the slow part). Opening another photo,
 picking another face or editing the capture camera cancels the job in flight; results of cancelled or
-replaced jobs are ignored. Views go to the :class:`~super_gui.gui.workers.RenderThread` as small requests;
+replaced jobs are ignored. The inversion backend a photo is fitted with is chosen once per photo, when it
+has loaded (:attr:`EditSession.choose_backend`, the window's: it may ask the user); :meth:`EditSession.refit`
+fits the open photo again with another, and a Cancel (or a failure) of that fit gives the previous one back.
+Views go to the :class:`~super_gui.gui.workers.RenderThread` as small requests;
 frames older than the last one shown, or of an older prepared photo, are dropped. Settled frames can be
 handed to the :class:`~super_gui.gui.identity_thread.IdentityThread` for the identity readout.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -54,12 +58,18 @@ def _load_job(path: Path):
     return job
 
 
-def _prepare_job(photo, face_index, capture_focal, distance_cm):
+Backend = tuple[str, dict]  # an inversion backend's name and options (prepare's backend_name, backend_options)
+LANDMARK: Backend = ("landmark", {})
+
+
+def _prepare_job(photo, face_index, capture_focal, distance_cm, backend: Backend = LANDMARK):
+    name, options = backend
+
     def job(progress, is_cancelled):
         from super_gui.app.pipeline import prepare
 
         return prepare(photo, face_index=face_index, capture_focal_35mm=capture_focal, distance_cm=distance_cm,
-                       progress=progress, is_cancelled=is_cancelled)
+                       backend_name=name, backend_options=dict(options), progress=progress, is_cancelled=is_cancelled)
 
     return job
 
@@ -99,6 +109,10 @@ class EditSession(QObject):
         self.face_index: int | None = None
         self.capture_focal: float | None = None  # user overrides (None: estimate)
         self.distance_cm: float | None = None
+        self.backend: Backend = LANDMARK  # what the open photo is fitted with
+        # Asked (in this thread) when a photo has loaded: the backend to fit it with. The window's may ask the user.
+        self.choose_backend: Callable[[], Backend] = lambda: LANDMARK
+        self._previous: tuple[object, Backend] | None = None  # the fit a refit replaces, until it is done
         self.generation = 0
         self._job: Worker | None = None
         self._workers: set[Worker] = set()
@@ -137,14 +151,29 @@ class EditSession(QObject):
         w.start()
 
     def cancel(self, quiet: bool = False) -> None:
-        """Stop the job in flight (if any); its result will be ignored."""
+        """Stop the job in flight (if any); its result will be ignored. The user's Cancel of a refit gives the
+        photo its previous fit back."""
         job, self._job = self._job, None
         if job is not None:
             job.cancel()
             if not quiet:
-                self.cancelled.emit("Cancelled: the photo is shown unedited; open it again to edit it."
-                                    if self.loaded is not None and self.current is None else "Cancelled.")
+                if self._restore_previous():
+                    self.cancelled.emit("Cancelled: the photo keeps its previous fit.")
+                else:
+                    self.cancelled.emit("Cancelled: the photo is shown unedited; open it again to edit it."
+                                        if self.loaded is not None and self.current is None else "Cancelled.")
                 self.idle.emit()
+        self._previous = None
+
+    def _restore_previous(self) -> bool:
+        """After a refit was cancelled or failed: the fit it was to replace, back as the current one."""
+        previous, self._previous = self._previous, None
+        if previous is None or self.loaded is None or previous[0].photo is not self.loaded.photo:
+            return False
+        self.backend = previous[1]
+        self._set_current(previous[0])
+        self.prepared.emit(previous[0])
+        return True
 
     def open(self, path: str | Path) -> None:
         self._start(_load_job(Path(path)), "load", self._on_loaded)
@@ -156,7 +185,20 @@ class EditSession(QObject):
             return
         self.face_index, self.capture_focal, self.distance_cm = face_index, capture_focal, distance_cm
         self._set_current(None)
-        self._start(_prepare_job(self.loaded.photo, face_index, capture_focal, distance_cm), "prepare", self._on_prepared)
+        self._start(_prepare_job(self.loaded.photo, face_index, capture_focal, distance_cm, self.backend), "prepare",
+                    self._on_prepared)
+
+    def refit(self, backend: Backend) -> None:
+        """Fit the open photo again with ``backend`` (same face and capture camera). Until the new fit is ready
+        the old one is kept: a Cancel or a failure gives it back."""
+        if self.loaded is None:
+            return
+        previous = (self.current, self.backend) if self.current is not None else None
+        self.backend = backend
+        self._set_current(None)
+        self._start(_prepare_job(self.loaded.photo, self.face_index, self.capture_focal, self.distance_cm, backend),
+                    "prepare", self._on_prepared)
+        self._previous = previous  # (after _start: its quiet cancel of the job in flight forgets any earlier one)
 
     def export_mesh(self, path: Path) -> None:
         if self.current is None:
@@ -186,13 +228,16 @@ class EditSession(QObject):
         self.face_index = self.capture_focal = self.distance_cm = None
         self._set_current(None)
         self.photoLoaded.emit(loaded)
-        self._start(_prepare_job(loaded.photo, None, None, None), "prepare", self._on_prepared)
+        self.backend = self.choose_backend()  # (may ask the user: another photo may have been opened meanwhile)
+        if self.loaded is loaded and self._job is None:
+            self._start(_prepare_job(loaded.photo, None, None, None, self.backend), "prepare", self._on_prepared)
 
     @Slot(object)
     def _on_prepared(self, prepared) -> None:
         if not self._is_current():
             return
         self._job = None
+        self._previous = None
         self._set_current(prepared)
         self.idle.emit()
         self.prepared.emit(prepared)
@@ -203,8 +248,10 @@ class EditSession(QObject):
             return
         name = self._job.name
         self._job = None
+        restored = self._restore_previous()  # a refit that failed: the photo keeps its previous fit
         self.idle.emit()
-        self.failed.emit("Cannot open the photo" if name == "load" else "Cannot edit this photo", message)
+        self.failed.emit("Cannot open the photo" if name == "load" else
+                         "Cannot fit the photo again" if restored else "Cannot edit this photo", message)
 
     @Slot()
     def _reap(self) -> None:

@@ -161,10 +161,13 @@ class EG3DBackend:
             self._loss = PhotoLoss(perceptual)
         return self._loss
 
-    def estimate_seconds(self, parameters: int = FULL_SIZE_PARAMETERS) -> float:
-        """About how long an inversion takes on this device (before anything is loaded)."""
+    def estimate_seconds(self, parameters: int | None = None) -> float:
+        """About how long an inversion takes on this device (before anything is loaded). The generator's size
+        is guessed from the file's: a training snapshot holds G, G_ema and D, of similar sizes, in float32."""
+        if parameters is None:
+            parameters = min(FULL_SIZE_PARAMETERS, self.checkpoint.stat().st_size // 12)
         per = CUDA_SECONDS_PER_STEP if self.device.type == "cuda" else CPU_SECONDS_PER_STEP
-        return self.schedule.total * per * parameters / FULL_SIZE_PARAMETERS
+        return self.schedule.total * per * max(parameters, 1) / FULL_SIZE_PARAMETERS
 
     def invert(self, photo: Photo, analysis: PhotoAnalysis, progress: Progress = lambda f, m: None,
                is_cancelled: Callable[[], bool] = lambda: False) -> EG3DInversion:
@@ -184,7 +187,7 @@ class EG3DBackend:
         if fit is None:
             fit = invert(G, target, cam2world, intr, self.schedule, self.photo_loss(),
                          progress=lambda f, m: progress(0.1 + 0.85 * f, m), is_cancelled=is_cancelled, device=self.device)
-            write_result(self.cache_dir, key, G, fit)
+            fit = write_result(self.cache_dir, key, G, fit)
             timings["eg3d.invert"] = time.perf_counter() - t
         else:
             timings["eg3d.cached"] = time.perf_counter() - t

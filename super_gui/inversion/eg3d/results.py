@@ -38,16 +38,23 @@ def _path(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / "inversions" / f"{key}.safetensors"
 
 
-def write_result(cache_dir: str | os.PathLike, key: str, G, fit: InversionResult) -> None:
-    """Store ``fit`` (best effort: a read-only or full disk only means no cache)."""
+def write_result(cache_dir: str | os.PathLike, key: str, G, fit: InversionResult) -> InversionResult:
+    """Store ``fit`` (best effort: a read-only or full disk only means no cache) and return it as a later
+    read gives it back: its tuned weights rounded as stored, so an edit comes out the same byte for byte
+    whether the fit was just made or read from the cache."""
     from safetensors.torch import save_file
 
     path = _path(Path(cache_dir), key)
     base = G.state_dict()
     tensors = {"ws": fit.ws.detach().cpu().float().contiguous(), "c": fit.c.detach().cpu().float().contiguous()}
-    for name, value in fit.generator.state_dict().items():
-        if value.is_floating_point():
-            tensors[f"delta.{name}"] = (value.detach().cpu().float() - base[name].detach().cpu().float()).half().contiguous()
+    tuned = fit.generator.state_dict()
+    with torch.no_grad():
+        for name, value in tuned.items():
+            if value.is_floating_point():
+                delta = (value.detach().cpu().float() - base[name].detach().cpu().float()).half().contiguous()
+                tensors[f"delta.{name}"] = delta
+                value.copy_(base[name] + delta.to(value))
+        fit.planes = fit.generator.planes(fit.ws, noise_mode="const")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
@@ -55,6 +62,7 @@ def write_result(cache_dir: str | os.PathLike, key: str, G, fit: InversionResult
         _prune(path.parent)
     except OSError:
         pass
+    return fit
 
 
 def read_result(cache_dir: str | os.PathLike, key: str, G, device: torch.device | str) -> InversionResult | None:

@@ -108,11 +108,11 @@ def test_a_reopened_photo_is_not_fitted_again(fitted, monkeypatch):
     monkeypatch.setattr(eg3d_backend, "invert", no_fit)
     again = prepare(photo, backend_name="eg3d", backend_options=options)
     assert "eg3d.cached" in again.inversion.timings_s
-    assert np.abs(again.inversion.depth.depth_m - prepared.inversion.depth.depth_m).max() < 2e-3
+    # A fresh fit is rounded as the cache stores it, so a reopened photo edits to the same bytes.
+    assert np.array_equal(again.inversion.depth.depth_m, prepared.inversion.depth.depth_m)
     view = View(yaw_deg=-20.0)
     a, b = prepared.inversion.generate(view), again.inversion.generate(view)
-    assert a.rect == pytest.approx(b.rect)
-    assert np.abs(a.rgba.astype(int) - b.rgba.astype(int)).max() <= 3  # float16 deltas of the tuned weights
+    assert a.rect == b.rect and np.array_equal(a.rgba, b.rgba)
 
 
 def test_cancel_stops_the_fit_between_steps(tiny_pkl, grace_jpg, tmp_path):
@@ -243,8 +243,9 @@ def test_pick_device():
             eg3d_backend.pick_device("cuda")
 
 
-def test_estimate_scales_with_steps(tiny_pkl):
+def test_estimate_scales_with_steps_and_the_checkpoint_size(tiny_pkl):
     quick = backend("eg3d", checkpoint=str(tiny_pkl), steps="quick", device="cpu")
     paper = backend("eg3d", checkpoint=str(tiny_pkl), steps="paper", device="cpu")
     assert paper.estimate_seconds() / quick.estimate_seconds() == pytest.approx(PRESETS["paper"].total / PRESETS["quick"].total)
     assert dataclasses.is_dataclass(Schedule)
+    assert quick.estimate_seconds() < 0.01 * quick.estimate_seconds(eg3d_backend.FULL_SIZE_PARAMETERS)  # a tiny network

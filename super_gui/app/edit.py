@@ -140,7 +140,8 @@ def coverage_report(prepared, view: View) -> dict | None:
 def write_mesh(prepared, path: str | os.PathLike[str]) -> Path:
     """Export the prepared photo's mesh with its photo texture (GLB, OBJ or PLY by suffix); all of its files
     (an OBJ's material and texture too, named after it) or none, never over the photo or through a link."""
-    plan = plan_outputs(prepared.photo.path, mesh=path)
+    photo = prepared.photo
+    plan = plan_outputs(None if getattr(photo, "in_memory", False) else photo.path, mesh=path)
     inv = prepared.inversion
     with plan.writing() as w, w.file("mesh") as tmp:
         export_mesh(prepared.mesh, inv.texture, inv.origin, tmp)
@@ -171,15 +172,19 @@ def write_edit(
     ``started``, a ``time.perf_counter()`` value) added. ``command`` names who asked ("edit",
     "undistort", "editor"). ``input_sha256`` is the hash of the photo's bytes as they were loaded, when the
     caller kept it (the editor: the file may have been moved, deleted or replaced since); without it the file
-    at the photo's path is hashed now, before anything is written. Raises
+    at the photo's path is hashed now, before anything is written. A photo with no file (``photo.in_memory``:
+    a camera capture in the editor) has ``input`` null and ``input_name`` its name, and no ``reproduce``
+    command (there is no file to run it on): ``reproduce_note`` says so. Raises
     :class:`~super_gui.errors.UserInputError` for a refused path.
     """
     timings = dict(timings or {})
     t0 = time.perf_counter() if started is None else started
     photo = prepared.photo
     photo_path = Path(photo.path)
-    plan = plan_outputs(photo_path, image=out_path, mesh=mesh_path, report=report_path, overwrite=overwrite)
-    if input_sha256 is None:
+    in_memory = bool(getattr(photo, "in_memory", False))
+    plan = plan_outputs(None if in_memory else photo_path, image=out_path, mesh=mesh_path, report=report_path,
+                        overwrite=overwrite)
+    if input_sha256 is None and not in_memory:
         try:  # before anything is written: with --overwrite the image replaces the input
             input_sha256 = file_sha256(photo_path)
         except OSError:  # the photo was moved or deleted after it was loaded: the edit is still written
@@ -203,7 +208,8 @@ def write_edit(
         faces = a.faces
         report = {
             "software": f"super_gui {__version__}",
-            "input": str(_absolute(photo_path)),
+            "input": None if in_memory else str(_absolute(photo_path)),
+            **({"input_name": photo_path.name} if in_memory else {}),
             "input_sha256": input_sha256,
             "output": str(out),
             "mesh": None if mesh_out is None else str(mesh_out),
@@ -219,9 +225,11 @@ def write_edit(
                 **({"backend_options": backend_options} if backend_options is not None else {}),
                 **_jpeg_report(photo, jpeg_quality, out),
             },
-            "reproduce": reproduce_command(_absolute(photo_path), out, view, a, faces.chosen,
-                                           _quality_word(jpeg_quality) if out.suffix.lower() in (".jpg", ".jpeg") else None,
-                                           backend, backend_options),
+            "reproduce": None if in_memory else reproduce_command(
+                _absolute(photo_path), out, view, a, faces.chosen,
+                _quality_word(jpeg_quality) if out.suffix.lower() in (".jpg", ".jpeg") else None, backend, backend_options),
+            **({"reproduce_note": f"{photo_path.name} was taken with the camera and never saved, so there is no "
+                                  "file to run an edit command on."} if in_memory else {}),
             "estimates": a.summary(),
             "coverage": coverage_report(prepared, view),
             "timings_s": {k: round(v, 4) for k, v in timings.items()},

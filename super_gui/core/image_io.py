@@ -106,6 +106,7 @@ class Photo:
     alpha: np.ndarray | None
     meta: PhotoMetadata
     warnings: tuple[str, ...] = ()
+    in_memory: bool = False  # no file: ``path`` only names it (a camera capture, saved only on export)
 
     @property
     def width(self) -> int:
@@ -132,11 +133,12 @@ def to_uint8(a: np.ndarray) -> np.ndarray:
     return ((a.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
 
 
-def load_photo(path: str | os.PathLike[str]) -> Photo:
-    """Read and decode ``path`` into an upright :class:`Photo`; raise :class:`ImageLoadError` if refused."""
+def load_photo(path: str | os.PathLike[str], data: bytes | None = None) -> Photo:
+    """Read and decode ``path`` into an upright :class:`Photo`; raise :class:`ImageLoadError` if refused.
+    ``data``: the bytes of an image that has no file (a camera capture), which ``path`` only names."""
     path = Path(path)
     name = path.name or str(path)
-    data = _read_file(path, name)
+    in_memory, data = data is not None, _read_file(path, name) if data is None else data
     with _pillow_quiet(), _open_image(name, io.BytesIO(data), data[:32], data) as im:
         fmt = "JPEG" if im.format == "MPO" else str(im.format)
         orientation = _header_orientation(im)
@@ -176,7 +178,7 @@ def load_photo(path: str | os.PathLike[str]) -> Photo:
     rgb.setflags(write=False)
     if alpha is not None:
         alpha.setflags(write=False)
-    return Photo(path=path, rgb=rgb, alpha=alpha, meta=meta, warnings=found)
+    return Photo(path=path, rgb=rgb, alpha=alpha, meta=meta, warnings=found, in_memory=in_memory)
 
 
 def read_image_size(path: str | os.PathLike[str]) -> tuple[int, int]:

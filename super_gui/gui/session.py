@@ -13,6 +13,7 @@ handed to the :class:`~super_gui.gui.identity_thread.IdentityThread` for the ide
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -34,7 +35,9 @@ class LoadedPhoto:
     sha256: str | None = None  # of the file as it was opened (None: it could not be read again)
 
 
-def _load_job(path: Path):
+def _load_job(path: Path, data: bytes | None = None):
+    """``data``: the bytes of a photo that has no file (a camera capture), which ``path`` only names."""
+
     def job(progress, is_cancelled) -> LoadedPhoto:
         from super_gui.core.image_io import load_photo
         from super_gui.app.pipeline import preview_scale
@@ -42,9 +45,9 @@ def _load_job(path: Path):
         from super_gui.app.edit import file_sha256
 
         progress(0.0, f"Opening {path.name}")
-        photo = load_photo(path)
+        photo = load_photo(path, data)
         try:  # an export's sidecar names the file that was edited even if it is moved or replaced later
-            sha = file_sha256(path)
+            sha = file_sha256(path) if data is None else hashlib.sha256(data).hexdigest()
         except OSError:
             sha = None
         scale = preview_scale(photo.width, photo.height)
@@ -175,8 +178,9 @@ class EditSession(QObject):
         self.prepared.emit(previous[0])
         return True
 
-    def open(self, path: str | Path) -> None:
-        self._start(_load_job(Path(path)), "load", self._on_loaded)
+    def open(self, path: str | Path, data: bytes | None = None) -> None:
+        """Open the photo at ``path``, or the one in ``data`` (its bytes; ``path`` names it: no file yet)."""
+        self._start(_load_job(Path(path), data), "load", self._on_loaded)
 
     def reprepare(self, *, face_index: int | None = None, capture_focal: float | None = None,
                   distance_cm: float | None = None) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from super_gui import __version__
+from super_gui.cli_batch import jobs_option
 from super_gui.core.camera import UNDISTORT_FOCAL_MM
 from super_gui.core.outputs import shown
 from super_gui.errors import UserInputError
@@ -122,6 +123,8 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quality", type=_quality, default=95, metavar="Q",
                    help="JPEG quality, 1-100, or 'original': the original JPEG's, estimated (default 95)")
     p.add_argument("--overwrite", action="store_true", help="allow writing over the input photo")
+    p.add_argument("--jobs", type=jobs_option, metavar="N", help="photos edited at once, each in a process of its "
+                   "own (default: the number of cores; 1: one after the other in this process)")
     b = p.add_argument_group("inversion backend", "how the head is reconstructed in 3D (the options below "
                              "--backend are only for --backend eg3d)")
     b.add_argument("--backend", choices=BACKEND_NAMES, default=BACKEND_NAMES[0],
@@ -286,9 +289,10 @@ def _main(argv: list[str]) -> int:
         if args.command == "analyze":
             return cmd_analyze(args)
         if args.command in ("edit", "undistort"):
+            from super_gui.cli_batch import edit_photos
             from super_gui.cli_edit import run_edit
 
-            return run_edit(args)
+            return run_edit(args, edit_photos)
         parser.print_help()
         return EXIT_USAGE
     except UserInputError as e:

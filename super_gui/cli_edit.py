@@ -22,7 +22,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from super_gui.core.camera import UNDISTORT_FOCAL_MM, View
 from super_gui.core.outputs import IMAGE_SUFFIXES, plan_outputs, shown
@@ -267,7 +267,49 @@ def not_enough_memory(photo: Path) -> str:
     return f"Not enough memory to edit {shown(photo.name)}{size}; close other programs or use a smaller photo."
 
 
-def run_edit(args: argparse.Namespace) -> int:
+def edit_and_print(src: Path, dst: Path, note: str, args: argparse.Namespace, view: View, others: list[Path],
+                   report_path: str | None, backend: tuple[str, dict], single: bool) -> tuple[dict, bool]:
+    """One photo of a run: edit it and print its line, its notes and, in a batch, its error; returns (its
+    report, whether it failed with an internal error). A single photo's error is raised instead."""
+    try:
+        rep = edit_one(src, dst, args, view, others, report_path=report_path, backend=backend)
+        t = rep["timings_s"]
+        print(f"{shown(src.name)} -> {shown(dst)} ({t['total']:.2f} s; distance {rep['estimates']['capture_distance_cm']:.0f} cm, "
+              f"capture focal {rep['settings']['capture_focal_35mm']:g} mm{note})")
+        cov = rep.get("coverage") or {}
+        if cov.get("outside") or cov.get("view", 1.0) < cov.get("supported", {}).get("min_coverage", 0.0):
+            print(f"note: {shown(src.name)}: this view is outside the range the photo supports "
+                  f"({', '.join(cov['outside']) or 'this combination'}; supported: {_ranges_text(cov['supported'])}); "
+                  "check the result", file=sys.stderr)
+        return rep, False
+    except (UserInputError, MemoryError) as e:
+        if isinstance(e, MemoryError):
+            e = UserInputError(not_enough_memory(src))
+        if single:
+            raise e from None
+        print(f"error: {shown(src.name)}: {shown(str(e))}", file=sys.stderr)
+        return {"input": str(src), "error": str(e)}, False
+    except Exception as e:  # a bug: report it and go on with the batch
+        if single:
+            raise
+        traceback.print_exc()
+        print(f"error: {shown(src.name)}: internal error in super_gui ({type(e).__name__})", file=sys.stderr)
+        return {"input": str(src), "error": f"internal error: {e}"}, True
+
+
+def edit_in_turn(triples: list[tuple[Path, Path, str]], args: argparse.Namespace, view: View,
+                 backend: tuple[str, dict], read_too: list[Path]) -> Iterator[tuple[dict, bool]]:
+    """Each photo of a run in this process, one after the other: (report, internal error?) in input order."""
+    single = len(triples) == 1
+    photos = [src for src, _, _ in triples]
+    for src, dst, note in triples:
+        others = [p for p in photos if p is not src] + read_too
+        yield edit_and_print(src, dst, note, args, view, others, args.json if single else None, backend, single)
+
+
+def run_edit(args: argparse.Namespace, edit_photos=None) -> int:
+    """``edit`` / ``undistort``; ``edit_photos`` runs the photos (default :func:`edit_in_turn`; the CLI passes
+    super_gui.cli_batch's, which runs a batch in parallel processes with ``--jobs``)."""
     from super_gui.core.atomic import write_json_atomic
 
     view = _view(args)
@@ -283,35 +325,9 @@ def run_edit(args: argparse.Namespace) -> int:
     reports: list[dict] = []
     failed = internal = False
     try:
-        for src, dst, note in triples:
-            others = [p for p in photos if p is not src] + read_too
-            try:
-                rep = edit_one(src, dst, args, view, others, report_path=args.json if single else None,
-                               backend=(name, options))
-                reports.append(rep)
-                t = rep["timings_s"]
-                print(f"{shown(src.name)} -> {shown(dst)} ({t['total']:.2f} s; distance {rep['estimates']['capture_distance_cm']:.0f} cm, "
-                      f"capture focal {rep['settings']['capture_focal_35mm']:g} mm{note})")
-                cov = rep.get("coverage") or {}
-                if cov.get("outside") or cov.get("view", 1.0) < cov.get("supported", {}).get("min_coverage", 0.0):
-                    print(f"note: {shown(src.name)}: this view is outside the range the photo supports "
-                          f"({', '.join(cov['outside']) or 'this combination'}; supported: {_ranges_text(cov['supported'])}); "
-                          "check the result", file=sys.stderr)
-            except (UserInputError, MemoryError) as e:
-                if isinstance(e, MemoryError):
-                    e = UserInputError(not_enough_memory(src))
-                if single:
-                    raise e from None
-                failed = True
-                reports.append({"input": str(src), "error": str(e)})
-                print(f"error: {shown(src.name)}: {shown(str(e))}", file=sys.stderr)
-            except Exception as e:  # a bug: report it and go on with the batch
-                if single:
-                    raise
-                internal = True
-                traceback.print_exc()
-                reports.append({"input": str(src), "error": f"internal error: {e}"})
-                print(f"error: {shown(src.name)}: internal error in super_gui ({type(e).__name__})", file=sys.stderr)
+        for rep, bug in (edit_photos or edit_in_turn)(triples, args, view, (name, options), read_too):
+            reports.append(rep)
+            failed, internal = failed or "error" in rep, internal or bug
         ok = sum("error" not in r for r in reports)
         if args.json and not single:
             plan_outputs(None, report=args.json, other_inputs=photos + read_too)

@@ -16,10 +16,19 @@ MESH_FILTER = "glTF binary (*.glb);;Wavefront OBJ (*.obj);;PLY (*.ply)"
 
 
 class ExportMixin:
-    def _default_export_path(self, suffix: str) -> str:
+    def _export_folder(self) -> str:
+        """The last export's folder; else the photo's, or for a photo with no file (a camera capture) Pictures."""
         loaded = self.session.loaded
-        folder = self.settings.value("export_folder", str(loaded.path.resolve().parent))
-        return str(Path(folder) / f"{loaded.path.stem}_edited{suffix}")
+        if loaded.photo.in_memory:
+            from PySide6.QtCore import QStandardPaths
+
+            default = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation) or str(Path.home())
+        else:
+            default = str(loaded.path.resolve().parent)
+        return str(self.settings.value("export_folder", default))
+
+    def _default_export_path(self, suffix: str) -> str:
+        return str(Path(self._export_folder()) / f"{self.session.loaded.path.stem}_edited{suffix}")
 
     def export_dialog(self) -> None:
         if self.session.current is None or self._picking:
@@ -43,7 +52,8 @@ class ExportMixin:
             if path.suffix.lower() not in EXPORT_SUFFIXES:
                 raise UserInputError(f"Cannot write {path.name}: use .jpg, .png or .tif.")
             exists = path.exists() or path.is_symlink()
-            if path.exists() and path.resolve().samefile(loaded.path):
+            original = None if loaded.photo.in_memory else loaded.path  # (a camera capture has no file to protect)
+            if original is not None and path.exists() and path.resolve().samefile(original):
                 if not self._confirm(f"{path.name} is the original photo.",
                                      "Replace the original with the edited photo? The original cannot be recovered."):
                     return False
@@ -52,7 +62,7 @@ class ExportMixin:
                 if not self._confirm(f"{path.name} already exists.", "Replace it?"):
                     return False
                 overwrite = True  # the user said yes: a link at that path is replaced itself, never its target
-            check_output_path(loaded.path, path, overwrite=overwrite)
+            check_output_path(original, path, overwrite=overwrite)
         except UserInputError as e:
             self._on_failed("Cannot export", str(e))
             return False
@@ -73,7 +83,7 @@ class ExportMixin:
         self.focus_photo()
         t = report["timings_s"]
         note = ""
-        if not Path(report["input"]).is_file():
+        if report["input"] is not None and not Path(report["input"]).is_file():
             note = (f" The original is no longer at {report['input']}; the settings file records the hash of the "
                     "photo as it was opened." if report.get("input_sha256") else
                     f" The original is no longer at {report['input']}.")
@@ -84,7 +94,7 @@ class ExportMixin:
         if self.session.current is None:
             return
         loaded = self.session.loaded
-        default = str(Path(self.settings.value("export_folder", str(loaded.path.resolve().parent))) / f"{loaded.path.stem}.glb")
+        default = str(Path(self._export_folder()) / f"{loaded.path.stem}.glb")
         path, chosen = QFileDialog.getSaveFileName(self, "Export Mesh", default, MESH_FILTER)
         if path:
             if not Path(path).suffix:

@@ -14,6 +14,12 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 MAX_ZOOM = 16.0
 DIVIDER_GRAB_PX = 8
+TWO_UP_GAP = 24  # px between the original and the edit side by side
+# What the view paints text and marks with (RGB, or RGBA for a box over the photo); presentation mode swaps in
+# its own, of higher contrast.
+COLOURS = {"background": (38, 38, 40), "placeholder": (150, 150, 155), "label_text": (255, 255, 255),
+           "label_box": (0, 0, 0, 150), "prompt_text": (255, 196, 0), "prompt_box": (20, 20, 22, 215),
+           "chosen": (255, 196, 0), "usable": (255, 255, 255), "unusable": (214, 72, 60), "tag_text": (20, 20, 20)}
 
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:
@@ -52,6 +58,8 @@ class ImageViewer(QWidget):
         self._centre = QPointF(0, 0)  # photo point at the widget's centre
         self.show_before = False
         self.split = False
+        self.two_up = False  # the original and the edit side by side, where that shows them larger than a split
+        self.colours = dict(COLOURS)
         self._split_at = 0.5  # fraction of the photo's width
         self._drag: str | None = None
         self._press = QPointF()
@@ -192,11 +200,33 @@ class ImageViewer(QWidget):
 
     # -- painting ----------------------------------------------------------------------------------
 
+    def _colour(self, name: str) -> QColor:
+        return QColor(*self.colours[name])
+
+    def two_up_shown(self) -> bool:
+        """The original and the edit are side by side (``two_up``, no face to pick, and the photo's shape makes
+        each at least 3/4 the size a single picture would be)."""
+        if not self.two_up or self._size is None or self._picking or self.show_before:
+            return False
+        w, h = self._size
+        return self._two_up_scale() >= 0.75 * min((self.width() - 16) / w, (self.height() - 16) / h)
+
+    def _two_up_scale(self) -> float:
+        w, h = self._size
+        return max(1e-3, min((self.width() - 16 - TWO_UP_GAP) / (2 * w), (self.height() - 16) / h))
+
+    def two_up_rects(self) -> tuple[QRectF, QRectF]:
+        """Where the original and the edit are drawn side by side."""
+        s = self._two_up_scale()
+        w, h = self._size[0] * s, self._size[1] * s
+        top = (self.height() - h) / 2
+        return (QRectF(self.width() / 2 - TWO_UP_GAP / 2 - w, top, w, h), QRectF(self.width() / 2 + TWO_UP_GAP / 2, top, w, h))
+
     def paintEvent(self, event) -> None:
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor(38, 38, 40))
+        p.fillRect(self.rect(), self._colour("background"))
         if self._size is None or self._after is None:
-            p.setPen(QColor(150, 150, 155))
+            p.setPen(self._colour("placeholder"))
             f = QFont(self.font())
             f.setPointSizeF(f.pointSizeF() * 1.3)
             p.setFont(f)
@@ -209,6 +239,12 @@ class ImageViewer(QWidget):
         if self.show_before:
             p.drawImage(target, before)
             self._label(p, "Original", target, left=True)
+        elif self.two_up_shown():
+            left, right = self.two_up_rects()
+            p.drawImage(left, before)
+            p.drawImage(right, after)
+            self._label(p, "Before", left, left=True)
+            self._label(p, "After", right, left=True)
         elif self.split:
             x = self._divider_x()
             p.save()
@@ -237,7 +273,7 @@ class ImageViewer(QWidget):
     def outlines_shown(self) -> bool:
         """Face outlines are drawn: several faces (or one to pick), and never over the Original or the
         before/after split, which are for looking at the faces, unless a face must be picked."""
-        if len(self._faces) < 2 and not self._picking:
+        if (len(self._faces) < 2 and not self._picking) or self.two_up_shown():
             return False
         return self._picking or not (self.show_before or self.split)
 
@@ -253,9 +289,9 @@ class ImageViewer(QWidget):
         w = min(visible.width() - 20, fm.horizontalAdvance(self._prompt) + 36)
         box = QRectF(visible.center().x() - w / 2, visible.top() + 14, w, fm.height() + 18)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(20, 20, 22, 215))
+        p.setBrush(self._colour("prompt_box"))
         p.drawRoundedRect(box, 8, 8)
-        p.setPen(QColor(255, 196, 0))
+        p.setPen(self._colour("prompt_text"))
         p.drawText(box.adjusted(10, 0, -10, 0), Qt.AlignmentFlag.AlignCenter,
                    fm.elidedText(self._prompt, Qt.TextElideMode.ElideRight, int(box.width() - 20)))
 
@@ -266,9 +302,9 @@ class ImageViewer(QWidget):
         x = visible.left() + 10 if left else visible.right() - 10 - w
         box = QRectF(x, visible.top() + 10, w, h)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(0, 0, 0, 150))
+        p.setBrush(self._colour("label_box"))
         p.drawRoundedRect(box, 4, 4)
-        p.setPen(QColor(255, 255, 255))
+        p.setPen(self._colour("label_text"))
         p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _draw_faces(self, p: QPainter) -> None:
@@ -278,7 +314,7 @@ class ImageViewer(QWidget):
             wpoly = QPolygonF([self.to_widget(q) for q in poly])
             chosen = i == self._chosen and not self._picking
             usable = i >= len(self._usable) or self._usable[i]
-            colour = QColor(255, 196, 0) if chosen else QColor(255, 255, 255) if usable else QColor(214, 72, 60)
+            colour = self._colour("chosen" if chosen else "usable" if usable else "unusable")
             pen = QPen(colour, 3 if i == self._hover else 2)
             if not chosen:
                 pen.setStyle(Qt.PenStyle.DashLine if usable else Qt.PenStyle.DotLine)
@@ -290,7 +326,7 @@ class ImageViewer(QWidget):
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(colour)
             p.drawEllipse(tag)
-            p.setPen(QColor(20, 20, 20))
+            p.setPen(self._colour("tag_text"))
             p.drawText(tag, Qt.AlignmentFlag.AlignCenter, str(i + 1))
 
     def _divider_x(self) -> float:
@@ -306,13 +342,13 @@ class ImageViewer(QWidget):
         return -1
 
     def wheelEvent(self, event) -> None:
-        if self._size is None:
+        if self._size is None or self.two_up_shown():  # (side by side is always the whole photo)
             return
         steps = event.angleDelta().y() / 120.0
         self.set_zoom(self.zoom() * (1.25 ** steps), event.position())
 
     def mousePressEvent(self, event) -> None:
-        if self._size is None:
+        if self._size is None or self.two_up_shown():
             return
         self._press, self._moved = event.position(), False
         if self.split and not self.show_before and abs(event.position().x() - self._divider_x()) <= DIVIDER_GRAB_PX:
@@ -342,7 +378,7 @@ class ImageViewer(QWidget):
         if hover != self._hover:
             self._hover = hover
             self.update()
-        near_divider = self.split and abs(pos.x() - self._divider_x()) <= DIVIDER_GRAB_PX
+        near_divider = self.split and not self.two_up_shown() and abs(pos.x() - self._divider_x()) <= DIVIDER_GRAB_PX
         self.setCursor(QCursor(Qt.CursorShape.SplitHCursor if near_divider else
                                Qt.CursorShape.ArrowCursor if hover < 0 else Qt.CursorShape.PointingHandCursor
                                if hover >= len(self._usable) or self._usable[hover] else Qt.CursorShape.ForbiddenCursor))

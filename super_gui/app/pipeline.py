@@ -22,7 +22,7 @@ from super_gui.core.generated import GeneratedView
 from super_gui.core.image_io import Photo
 from super_gui.core.mesh import PersonMesh, build_mesh
 from super_gui.core.strips import strips, to_uint8_strips
-from super_gui.errors import Cancelled, UserInputError
+from super_gui.errors import Cancelled, FaceAnalysisError, UserInputError
 from super_gui.inversion.backends import backend
 from super_gui.inversion.base import Inversion
 
@@ -93,6 +93,14 @@ def prepare(
         is_cancelled=is_cancelled,
     )
     timings["analysis"] = time.perf_counter() - t
+    return fit_face(photo, analysis, inverter, timings, backend_options, progress, is_cancelled)
+
+
+def fit_face(photo: Photo, analysis: PhotoAnalysis, inverter, timings: dict[str, float], backend_options: dict | None,
+             progress: Progress = no_progress, is_cancelled: Callable[[], bool] = lambda: False) -> Prepared:
+    """The analysed face ``analysis.faces.chosen`` of ``photo`` inverted with ``inverter`` (a backend made
+    with ``backend_options``), its mesh built and its supported ranges measured (``timings`` gets the
+    stages); progress runs from 0.4 to 1."""
     t = time.perf_counter()
     inv = inverter.invert(photo, analysis, lambda f, m: progress(0.4 + 0.5 * f, m), is_cancelled)
     timings["inversion"] = time.perf_counter() - t
@@ -101,6 +109,11 @@ def prepare(
     t = time.perf_counter()
     mesh = build_mesh(inv.depth, analysis.intrinsics)
     timings["mesh"] = time.perf_counter() - t
+    if len(mesh.positions) == 0:  # the person segmentation found no one around this face (GL cannot draw nothing)
+        faces = analysis.faces
+        which = f"face {faces.chosen} of {photo.path.name}" if len(faces.faces) > 1 else f"the face in {photo.path.name}"
+        raise FaceAnalysisError(f"super_gui cannot tell the person of {which} from the background; "
+                                "try a photo where the person fills more of the frame.")
     t = time.perf_counter()
     # What the photo can support, once per photo (~10-20 ms): the editor marks it on the sliders.
     head = head_coverage(mesh, analysis.intrinsics)
@@ -158,7 +171,8 @@ def preview_scale(width: int, height: int, long_side: int = PREVIEW_LONG_SIDE) -
 class PortraitRenderer:
     """Renders views of a prepared photo. Create and use on the thread that owns ``ctx``."""
 
-    def __init__(self, prepared: Prepared, ctx=None, preview_long_side: int = PREVIEW_LONG_SIDE):
+    def __init__(self, prepared: Prepared, ctx=None, preview_long_side: int = PREVIEW_LONG_SIDE,
+                 base_cache: dict | None = None):
         from super_gui.render.context import thread_context
         from super_gui.render.scene import PortraitScene, SceneInputs
 
@@ -183,7 +197,8 @@ class PortraitRenderer:
         self._moving_head = mesh.head_weight[moving].astype(np.float64)
         self._moving_edit = mesh.edit_weight[moving].astype(np.float64)[:, None]
         self.preview_scale = preview_scale(prepared.photo.width, prepared.photo.height, preview_long_side)
-        self._base: dict[tuple[float, bool], np.ndarray] = {}
+        # The photo at each scale; the renderers of a group photo's faces share one (base_cache)
+        self._base: dict[tuple[float, bool], np.ndarray] = {} if base_cache is None else base_cache
         self._generated: tuple[View, GeneratedView | None] | None = None  # the last view asked of the backend
         self._ensure_scale(self.preview_scale)
 
@@ -256,10 +271,26 @@ class PortraitRenderer:
         generator: only settled frames ask for one, :meth:`generated_view`)."""
         t0 = time.perf_counter()
         scale = 1.0 if full else self.preview_scale
-        a = self.prepared.analysis
         base = self.base_image(scale, full)
-        if view.is_identity(a.focal.focal_35mm):
+        window = self.render_window(view, full=full, draft=draft)
+        if window is None:
             return Rendered(base, scale, view, {"total": time.perf_counter() - t0})
+        crop, (ox, oy), timings = window
+        t = time.perf_counter()
+        image = base.copy()
+        _paste(image, crop, ox, oy)
+        timings["paste"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - t0
+        return Rendered(image, scale, view, timings)
+
+    def render_window(self, view: View, *, full: bool = False, draft: bool = False
+                      ) -> tuple[np.ndarray, tuple[int, int], dict] | None:
+        """The rendered window of ``view`` ((h, w, 4) uint8, alpha = paste weight), where it goes in the
+        image at its scale ((x, y) in output pixels) and the timings; None for the photo as taken."""
+        scale = 1.0 if full else self.preview_scale
+        a = self.prepared.analysis
+        if view.is_identity(a.focal.focal_35mm):
+            return None
         t = time.perf_counter()
         self._ensure_scale(scale)
         timings = {"upload": time.perf_counter() - t}
@@ -273,19 +304,13 @@ class PortraitRenderer:
             timings["generate"] = time.perf_counter() - t
         crop, timings["render"] = self.scene.render(camera, scale, a.faces.face.eye_distance_px * scale, window, draft=draft,
                                                     generated=generated)
-        t = time.perf_counter()
         ox, oy = self.scene.origin(scale)
-        ox, oy = ox + window[0], oy + window[1]
         if full and scale != self.preview_scale:
             # The full-resolution textures go before the copy of the photo is made (at 100 MP the photo
             # texture alone is ~300 MB); a next export uploads them again. A big window is drawn in tiles
             # (render/scene.py), so GL never holds more than a tile's targets next to ``crop``.
             self.scene.release_scale(scale)
-        image = base.copy()
-        _paste(image, crop, ox, oy)
-        timings["paste"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - t0
-        return Rendered(image, scale, view, timings)
+        return crop, (ox + window[0], oy + window[1]), timings
 
     def release(self) -> None:
         self.scene.release()

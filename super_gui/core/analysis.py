@@ -65,6 +65,19 @@ class PhotoAnalysis:
         }
 
 
+def check_distance(distance_cm: float | None) -> None:
+    """Refuse a capture distance the user gave that no photo could have (:data:`DISTANCE_RANGE_CM`)."""
+    lo, hi = DISTANCE_RANGE_CM
+    if distance_cm is not None and not (math.isfinite(distance_cm) and lo <= distance_cm <= hi):
+        raise UserInputError(f"A capture distance of {distance_cm:g} cm is not plausible ({lo:g}-{hi:g} cm).")
+
+
+def photo_focal(photo: Photo, capture_focal_35mm: float | None = None) -> CaptureFocal:
+    """The capture focal length of ``photo``: the user's, EXIF's or the phone default (one per photo)."""
+    meta = photo.meta
+    return capture_focal(meta.focal_length_35mm, meta.focal_length_mm, meta.make, meta.model, capture_focal_35mm)
+
+
 def analyze_photo(
     photo: Photo,
     *,
@@ -76,12 +89,8 @@ def analyze_photo(
 ) -> PhotoAnalysis:
     """Analyse ``photo``: faces, capture focal (EXIF/default/user), pose and distance of the chosen face."""
     timings: dict[str, float] = {}
-    lo, hi = DISTANCE_RANGE_CM
-    if distance_cm is not None and not (math.isfinite(distance_cm) and lo <= distance_cm <= hi):
-        raise UserInputError(f"A capture distance of {distance_cm:g} cm is not plausible ({lo:g}-{hi:g} cm).")
-    meta = photo.meta
-    focal = capture_focal(meta.focal_length_35mm, meta.focal_length_mm, meta.make, meta.model, capture_focal_35mm)
-    intr = Intrinsics.from_35mm(focal.focal_35mm, photo.width, photo.height)
+    check_distance(distance_cm)
+    focal = photo_focal(photo, capture_focal_35mm)
     progress(0.05, "Finding faces")
     t = time.perf_counter()
     faces = analyze_faces(to_uint8_strips(photo.rgb), face_index, name=photo.path.name)
@@ -89,6 +98,23 @@ def analyze_photo(
     timings.update({f"faces.{k}": v for k, v in faces.timings_s.items()})
     if is_cancelled():
         raise Cancelled()
+    return analyze_face(photo, faces, focal, distance_cm=distance_cm, progress=progress, timings=timings)
+
+
+def analyze_face(
+    photo: Photo,
+    faces: FaceAnalysis,
+    focal: CaptureFocal,
+    *,
+    distance_cm: float | None = None,
+    progress: Progress = no_progress,
+    timings: dict[str, float] | None = None,
+) -> PhotoAnalysis:
+    """The pose and distance of the face ``faces.chosen`` of ``photo`` (its faces already found: a group
+    photo's faces are found once and each analysed here, a few milliseconds each)."""
+    timings = {} if timings is None else timings
+    check_distance(distance_cm)
+    intr = Intrinsics.from_35mm(focal.focal_35mm, photo.width, photo.height)
     progress(0.6, "Estimating head pose")
     t = time.perf_counter()
     fit = fit_head_pose(faces.face.landmarks, intr)

@@ -10,6 +10,7 @@ Must not: import Qt, touch files, or keep a reference to the photo.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
@@ -108,6 +109,20 @@ class FaceAnalysis:
     def usable(self, index: int) -> bool:
         """The face can be edited (whole in the picture, large enough); see ``problems``."""
         return not self.problems or self.problems[index] is None
+
+    @property
+    def usable_indices(self) -> tuple[int, ...]:
+        """The faces that can be edited, from the left."""
+        return tuple(i for i in range(len(self.faces)) if self.usable(i))
+
+    def choose(self, index: int, name: str = "The photo") -> "FaceAnalysis":
+        """These faces with face ``index`` as the edited one, as :func:`analyze_faces` would have chosen it
+        when asked for it (the same refusals, in the same words; ``name`` is the photo's)."""
+        if not 0 <= index < len(self.faces):
+            raise FaceAnalysisError(_no_such_face(name, len(self.faces), index))
+        if not self.usable(index):
+            raise FaceAnalysisError(self.problems[index])
+        return dataclasses.replace(self, chosen=index, chosen_by_user=True)
 
     def describe_faces(self, editable_only: bool = False) -> str:
         """'0 (left, pupils 67 px apart), 1 (centre, 84 px apart), 2 (right, 70 px apart, cannot be edited)'
@@ -324,11 +339,7 @@ def analyze_faces(rgb8: np.ndarray, face_index: int | None = None, *, name: str 
     if face_index is None:
         chosen = int(np.argmax([f.eye_distance_px for f in faces]))
     elif not 0 <= face_index < len(faces):
-        n = len(faces)
-        raise FaceAnalysisError(
-            f"{name} has {n} face{'s' if n != 1 else ''}; face index {face_index} does not exist "
-            f"(choose 0{f' to {n - 1}' if n > 1 else ''}, counted from the left)."
-        )
+        raise FaceAnalysisError(_no_such_face(name, len(faces), face_index))
     else:
         chosen = face_index
     # Only the edited face must be whole and large enough: other people may be cut off by the frame.
@@ -339,6 +350,11 @@ def analyze_faces(rgb8: np.ndarray, face_index: int | None = None, *, name: str 
     if problems[chosen] is not None:
         raise FaceAnalysisError(problems[chosen])
     return FaceAnalysis(tuple(faces), chosen, mask, (w, h), timings, chosen_by_user=face_index is not None, problems=problems)
+
+
+def _no_such_face(name: str, n: int, face_index: int) -> str:
+    return (f"{name} has {n} face{'s' if n != 1 else ''}; face index {face_index} does not exist "
+            f"(choose 0{f' to {n - 1}' if n > 1 else ''}, counted from the left).")
 
 
 def face_problem(face: Face, w: int, h: int, which: str) -> str | None:

@@ -31,7 +31,7 @@ from super_gui.errors import UserInputError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 MESH_SUFFIXES = (".glb", ".obj", ".ply")
-TEMP_PREFIX = ".super_gui.part-"  # the private temporary folder of one run, beside its outputs
+TEMP_PREFIX = ".super_gui.part-"  # the private temporary folder of one run, beside its outputs (+ "PID-")
 
 Pathish = str | os.PathLike
 
@@ -183,7 +183,8 @@ class Writing:
             raise KeyError(f"{role} is not part of this run's plan")
         folder = o.path.parent
         if folder not in self._folders:
-            self._folders[folder] = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=folder))
+            # Named after the process, so that a batch can clean up after a worker that was killed
+            self._folders[folder] = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=folder))
         return self._folders[folder] / o.path.name
 
     @contextmanager

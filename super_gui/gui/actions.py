@@ -62,6 +62,7 @@ def build_menus(w) -> dict[str, QAction]:
     acts["open"] = _action(w, file, "&Open…", w.open_dialog, QKeySequence.StandardKey.Open)
     w.recent_menu = file.addMenu("Open &Recent")
     w.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(w))
+    acts["selfie"] = _action(w, file, "Take a &Selfie…", w.take_selfie, "Ctrl+Shift+T")
     file.addSeparator()
     acts["export"] = _action(w, file, "&Export…", w.export_dialog, "Ctrl+E", tip="Write the edited photo at full resolution")
     acts["export_mesh"] = _action(w, file, "Export &Mesh…", w.export_mesh_dialog, "Ctrl+Shift+E",
@@ -102,6 +103,11 @@ def build_menus(w) -> dict[str, QAction]:
     view.addSeparator()
     acts["mesh"] = _action(w, view, "&3D Mesh", lambda on: w.tabs.setCurrentWidget(w.mesh_panel if on else w.viewer),
                            "Ctrl+3", checkable=True, tip="The reconstructed head with the capture and virtual cameras")
+    view.addSeparator()
+    acts["present"] = _action(w, view, "&Present", w.toggle_presentation, "F11", checkable=True,
+                              tip="Full screen with large type, before and after side by side (Esc or F11 leaves)")
+    acts["sweep"] = _action(w, view, "S&weep", w.toggle_sweep, checkable=True,
+                            tip="Turn the head and change the lens in a loop; any key or touch stops it")
 
     help_menu = bar.addMenu("&Help")
     _action(w, help_menu, "&About super_gui", lambda: QMessageBox.about(w, "About super_gui", ABOUT_HTML))

@@ -4,7 +4,8 @@ Environment (for demos, the README screenshot and its test):
 
 * ``SUPER_GUI_DEMO_VIEW="yaw=15,pitch=5,focal=85,split=0.5"``: once the photo is analysed, set this
   view (``split`` turns the before/after divider on at that fraction of the width; ``mesh=shaded``
-  shows the 3D tab in that mode instead);
+  shows the 3D tab in that mode instead; ``present=1`` opens presentation mode first; ``sweep=1`` starts the
+  sweep once the photo is ready, and the screenshot is taken after its SWEEP_SHOT_FRAMES-th frame);
 * ``SUPER_GUI_SCREENSHOT=PATH``: when the first settled frame of that view is on screen (and its
   identity readout, where the model is installed), save the window as a PNG to PATH and quit (exit
   status 0; 2 on an error, which is printed instead of shown);
@@ -29,6 +30,7 @@ from super_gui.core.camera import View
 from super_gui.render.mesh_view import MODES
 
 SCREENSHOT_TIMEOUT_S = 180
+SWEEP_SHOT_FRAMES = 40
 IDENTITY_WAIT_MS = 8000  # a screenshot waits this long at most for the identity readout
 
 
@@ -42,13 +44,18 @@ def parse_demo_view(text: str) -> tuple[View, dict]:
             if value not in MODES:
                 raise ValueError(f"SUPER_GUI_DEMO_VIEW: mesh must be one of {', '.join(MODES)}")
             extra["mesh"] = value
+        elif key in ("present", "sweep"):
+            if value not in ("0", "1"):
+                raise ValueError(f"SUPER_GUI_DEMO_VIEW: {key} must be 0 or 1, not {value!r}")
+            extra[key] = value == "1"
         elif key in ("yaw", "pitch", "focal", "split"):
             try:
                 values[key] = float(value)
             except ValueError:
                 raise ValueError(f"SUPER_GUI_DEMO_VIEW: {key} must be a number, not {value!r}") from None
         else:
-            raise ValueError(f"SUPER_GUI_DEMO_VIEW: unknown setting {key!r} (use yaw, pitch, focal, split, mesh)")
+            raise ValueError(f"SUPER_GUI_DEMO_VIEW: unknown setting {key!r} (use yaw, pitch, focal, split, mesh, present, "
+                             "sweep)")
     if "split" in values:
         extra["split"] = values["split"]
     return View(values.get("yaw", 0.0), values.get("pitch", 0.0), values.get("focal")), extra
@@ -74,12 +81,18 @@ def _unattended(window, shot: str | None, demo: tuple[View, dict] | None) -> Non
                 window.mesh_panel.set_mode(extra["mesh"])
                 window.actions_by_name["mesh"].trigger()
         state["view"] = window.view
+        if extra.get("sweep"):
+            window.start_sweep()
 
     def on_frame(frame) -> None:
         wanted = "mesh" not in extra and frame.view == state["view"] and not frame.draft
+        if extra.get("sweep"):
+            wanted = window.sweep.running and window.sweep.shown >= SWEEP_SHOT_FRAMES
         if shot and not state["saved"] and state["view"] is not None and wanted:
             state["saved"] = True
-            if window.limits.identity_on:  # the readout follows the frame (~0.1 s, plus the model's first load)
+            if extra.get("sweep"):
+                save()  # (the frame on screen now: the loop goes on)
+            elif window.limits.identity_on:  # the readout follows the frame (~0.1 s, plus the model's first load)
                 window.limits.identityShown.connect(lambda _d: QTimer.singleShot(400, save))
                 QTimer.singleShot(IDENTITY_WAIT_MS, save)
             else:
@@ -100,6 +113,8 @@ def _unattended(window, shot: str | None, demo: tuple[View, dict] | None) -> Non
         window.close()
         app.exit(0 if ok else 1)
 
+    if extra.get("present"):
+        QTimer.singleShot(0, window.enter_presentation)
     window.session.prepared.connect(on_prepared)
     window.frameShown.connect(on_frame)
     window.session.meshFrameReady.connect(on_mesh_frame)

@@ -212,7 +212,7 @@ class ViewControls(QWidget):
         g.addLayout(buttons, 1, 0, 1, 3)
         layout.addWidget(lens)
 
-        capture = QGroupBox("Capture camera (estimated)")
+        capture = self.capture_box = QGroupBox("Capture camera (estimated)")
         form = QFormLayout(capture)
         self.capture_focal_spin = _estimate_spin(5.0, 1200.0, " mm", "35 mm-equivalent focal length of the lens that took the photo. Edit to re-analyse.")
         self.capture_focal_source = QLabel()
@@ -225,7 +225,7 @@ class ViewControls(QWidget):
         form.addRow(self.reestimate)
         layout.addWidget(capture)
 
-        export = QGroupBox("Export")
+        export = self.export_box = QGroupBox("Export")
         form = QFormLayout(export)
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
@@ -245,7 +245,7 @@ class ViewControls(QWidget):
         form.addRow(row)
         layout.addWidget(export)
         layout.addStretch(1)
-        tips = QLabel("Hold <b>\\</b> to see the original · <b>Ctrl+B</b> before/after split · wheel to zoom, "
+        tips = self.tips = QLabel("Hold <b>\\</b> to see the original · <b>Ctrl+B</b> before/after split · wheel to zoom, "
                       "drag to pan · <b>Ctrl+0</b> fit · <b>Ctrl+1</b> 100% · double-click a slider to reset · "
                       "arrow keys on the photo turn the head")
         tips.setWordWrap(True)

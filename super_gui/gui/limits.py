@@ -21,8 +21,9 @@ from super_gui.core.camera import View
 from super_gui.core.identity import DRIFTING, SAME_PERSON, identity_available, identity_text
 
 OUTSIDE_TEXT = "Outside the range this photo supports"
-_WARN = "color: rgb(240, 150, 60);"  # drifting
-_BAD = "color: rgb(240, 95, 80);"  # outside the range (the red of the slider tracks), not the same face
+# "warn": drifting; "bad": outside the range (the red of the slider tracks), not the same face. Presentation mode
+# swaps in lighter ones (set_colours) that keep 7:1 on its background.
+COLOURS = {"warn": (240, 150, 60), "bad": (240, 95, 80)}
 
 
 class LimitsReadout(QObject):
@@ -34,8 +35,10 @@ class LimitsReadout(QObject):
     def __init__(self, bar: QStatusBar, parent: QObject | None = None):
         super().__init__(parent)
         self._bar = bar
+        self.colours = dict(COLOURS)
+        self._identity_level = ""
         self.range_label = QLabel(OUTSIDE_TEXT)
-        self.range_label.setStyleSheet(_BAD)
+        self.range_label.setStyleSheet(self._style("bad"))
         self.range_label.setToolTip(
             "Beyond this photo's range the view needs more of the head than the photo shows: the side of the "
             "head, or skin it saw edge-on and has to stretch. The red parts of the slider tracks mark it. "
@@ -109,10 +112,20 @@ class LimitsReadout(QObject):
         d = result.distance
         self.last_distance = d
         self.identity_label.setText(identity_text(d))
-        self.identity_label.setStyleSheet("" if d < DRIFTING else _WARN if d < SAME_PERSON else _BAD)
+        self._identity_level = "" if d < DRIFTING else "warn" if d < SAME_PERSON else "bad"
+        self.identity_label.setStyleSheet(self._style(self._identity_level))
         self.identity_label.setEnabled(True)
         self.identity_label.show()
         self.identityShown.emit(d)
+
+    def _style(self, level: str) -> str:
+        return f"color: rgb{self.colours[level]};" if level else ""
+
+    def set_colours(self, colours: dict) -> None:
+        """The warning colours, {"warn": (r, g, b), "bad": (r, g, b)} (presentation mode's, or COLOURS)."""
+        self.colours = dict(colours)
+        self.range_label.setStyleSheet(self._style("bad"))
+        self.identity_label.setStyleSheet(self._style(self._identity_level))
 
     def identity_unavailable(self, note: str) -> None:
         self.identity_on = False

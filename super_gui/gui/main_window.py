@@ -22,6 +22,8 @@ from super_gui.gui.exporting import ExportMixin
 from super_gui.gui.faces import FacePickMixin
 from super_gui.gui.fitting import FittingMixin
 from super_gui.gui.limits import LimitsReadout
+from super_gui.gui.present import PresentMixin
+from super_gui.gui.selfie import SelfieMixin
 from super_gui.gui.mesh_view import MeshPanel
 from super_gui.gui.session import EditSession, LoadedPhoto
 from super_gui.gui.undo import CaptureCommand, ViewCommand
@@ -55,7 +57,7 @@ def is_typing(field: QWidget) -> bool:
     return False
 
 
-class MainWindow(ExportMixin, FacePickMixin, FittingMixin, QMainWindow):
+class MainWindow(ExportMixin, FacePickMixin, FittingMixin, PresentMixin, SelfieMixin, QMainWindow):
     """The editor. ``settings``: where geometry, folders and recent files live (a fresh one per test)."""
 
     frameShown = Signal(object)  # the Frame now on screen
@@ -103,6 +105,7 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, QMainWindow):
         self.setCentralWidget(split)
         self._build_status_bar()
         self.actions_by_name = build_menus(self)
+        self.watch_cameras()  # File > Take a Selfie… is on only with a camera
         self.setAcceptDrops(True)
         self.setMinimumSize(820, 560)
         self.setWindowTitle("super_gui")
@@ -196,7 +199,8 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, QMainWindow):
             self.session.cancel()
 
     def _on_loaded(self, loaded: LoadedPhoto) -> None:
-        add_recent_file(self.settings, loaded.path)
+        if not loaded.photo.in_memory:  # (a selfie has no file yet)
+            add_recent_file(self.settings, loaded.path)
         self._render_error_shown = False
         p = loaded.photo
         self.viewer.set_photo(p.width, p.height, loaded.original)
@@ -424,7 +428,7 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, QMainWindow):
 
     def _update_actions(self) -> None:
         ready = self.session.current is not None and not self._picking
-        for name in ("export", "export_mesh", "undistort", "reset"):
+        for name in ("export", "export_mesh", "undistort", "reset", "sweep"):
             self.actions_by_name[name].setEnabled(ready)
         self.actions_by_name["cancel"].setEnabled(self.session.running)
 
@@ -481,6 +485,7 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, QMainWindow):
             self.open_photo(files[0])
 
     def closeEvent(self, event) -> None:
+        self.leave_presentation()  # (the geometry remembered is the window's own, not the full screen's)
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.sync()
         QApplication.instance().removeEventFilter(self)

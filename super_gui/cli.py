@@ -57,6 +57,22 @@ def _face_index(text: str) -> int:
     return v
 
 
+def _face_choice(text: str) -> int | tuple[int, ...] | str:
+    """--face on edit and undistort: N, a comma list (0,2) or 'all'."""
+    if text.strip().lower() == "all":
+        return "all"
+    parts = [_face_index(t.strip()) for t in text.split(",")]
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def _per_face(kind):
+    """A number, or a comma list of numbers (one per face of --face)."""
+    def parse(text: str) -> float | tuple[float, ...]:
+        parts = [kind(t.strip()) for t in text.split(",")]
+        return parts[0] if len(parts) == 1 else tuple(parts)
+    return parse
+
+
 def _number(text: str) -> float:
     try:
         v = float(text)
@@ -87,9 +103,13 @@ def _quality(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"JPEG quality must be a whole number from 1 to 100 or 'original', not {text!r}") from None
 
 
-def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+def _add_analysis_options(p: argparse.ArgumentParser, faces: str = "") -> None:
     p.add_argument("--capture-focal", type=_positive, metavar="MM", help="35 mm-equivalent focal length of the lens that took the photo (default: EXIF, else 26 mm)")
-    p.add_argument("--face", type=_face_index, metavar="N", help="which face to use, counted from the left from 0 (default: the largest)")
+    if faces:  # edit, undistort: several faces
+        p.add_argument("--face", type=_face_choice, metavar="N|N,M|all", help="which faces to edit, counted from the left "
+                       f"from 0: one, a comma list, or all that can be edited (default: {faces})")
+    else:
+        p.add_argument("--face", type=_face_index, metavar="N", help="which face to use, counted from the left from 0 (default: the largest)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,9 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analysis_options(a)
     e = sub.add_parser("edit", help="re-photograph the head: turn it (yaw, pitch) and/or change the lens (dolly zoom)")
     _add_edit_options(e)
-    e.add_argument("--yaw", type=_number, default=0.0, metavar="DEG", help="turn the head; + moves the nose to the right (-30 to 30)")
-    e.add_argument("--pitch", type=_number, default=0.0, metavar="DEG", help="tilt the head; + lifts the chin (-20 to 20)")
-    e.add_argument("--focal", type=_positive, metavar="MM", help="virtual 35 mm-equivalent focal length; the camera moves back so the face keeps its size")
+    e.add_argument("--yaw", type=_per_face(_number), default=0.0, metavar="DEG", help="turn the head; + moves the nose to the right (-30 to 30)")
+    e.add_argument("--pitch", type=_per_face(_number), default=0.0, metavar="DEG", help="tilt the head; + lifts the chin (-20 to 20)")
+    e.add_argument("--focal", type=_per_face(_positive), metavar="MM", help="virtual 35 mm-equivalent focal length; the camera moves back so the face keeps its size")
+    e.epilog = ("With several faces (--face 0,2 or all) --yaw, --pitch, --focal and --distance-cm take one value for "
+                "every face or a comma list of one per face.")
     u = sub.add_parser("undistort", help=f"the one-click fix: a virtual {UNDISTORT_FOCAL_MM:g} mm portrait lens from farther away (dolly zoom)")
     _add_edit_options(u)
     return parser
@@ -116,8 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_edit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("photos", nargs="+", metavar="PHOTO")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (.jpg, .png, .tif), or a folder (ending in /) for several photos")
-    _add_analysis_options(p)
-    p.add_argument("--distance-cm", type=_positive, metavar="CM", help="capture distance (default: estimated from the iris size)")
+    _add_analysis_options(p, faces="the largest" if p.prog.endswith(" edit") else "all")
+    p.add_argument("--distance-cm", type=_per_face(_positive), metavar="CM", help="capture distance (default: estimated from the iris size)")
     p.add_argument("--mesh", metavar="OUT.glb", help="also export the 3D mesh (.glb, .obj or .ply); one photo only")
     p.add_argument("--json", metavar="REPORT.json", help="write the estimates, timings and output paths as JSON")
     p.add_argument("--quality", type=_quality, default=95, metavar="Q",
@@ -139,6 +161,11 @@ def _add_edit_options(p: argparse.ArgumentParser) -> None:
     b.add_argument("--device", choices=DEVICES, help="where EG3D runs: auto (CUDA when present, default), cpu or cuda")
 
 
+def _values(value) -> tuple:
+    """An option's values: none, one, or a per-face list's."""
+    return () if value is None else value if isinstance(value, tuple) else (value,)
+
+
 def _check_numbers(args: argparse.Namespace) -> None:
     """Every numeric option against the range the maths handles, in one plain sentence, before any file is
     read or made (the capture lens bounds --focal further once the photo's EXIF is read)."""
@@ -150,21 +177,25 @@ def _check_numbers(args: argparse.Namespace) -> None:
     if args.command == "analyze":
         return
     lo, hi = DISTANCE_RANGE_CM
-    if args.distance_cm is not None and not lo <= args.distance_cm <= hi:
-        raise UserInputError(f"A capture distance of {args.distance_cm:g} cm is not plausible ({lo:g}-{hi:g} cm).")
+    for cm in _values(args.distance_cm):
+        if not lo <= cm <= hi:
+            raise UserInputError(f"A capture distance of {cm:g} cm is not plausible ({lo:g}-{hi:g} cm).")
     if isinstance(args.quality, int) and not 1 <= args.quality <= 100:
         raise UserInputError(f"JPEG quality must be 1-100, not {args.quality}.")
     if args.command == "edit":
         from super_gui.core.camera import View
         from super_gui.app.pipeline import MAX_FOCAL_MM, check_view  # the editor's slider ranges
 
-        check_view(View(args.yaw, args.pitch, None), CAPTURE_FOCAL_RANGE_MM[1])
+        for yaw in _values(args.yaw):
+            for pitch in _values(args.pitch):
+                check_view(View(yaw, pitch, None), CAPTURE_FOCAL_RANGE_MM[1])
         f_lo, f_hi = min(10.0, CAPTURE_FOCAL_RANGE_MM[0]), max(MAX_FOCAL_MM, CAPTURE_FOCAL_RANGE_MM[1])
         if args.capture_focal is not None:  # the range check_view applies for this capture lens
             f_lo, f_hi = min(10.0, args.capture_focal), max(MAX_FOCAL_MM, args.capture_focal)
-        if args.focal is not None and not f_lo <= args.focal <= f_hi:
-            raise UserInputError(f"A focal length of {args.focal:g} mm is outside the supported range "
-                                 f"({f_lo:g} to {f_hi:g} mm).")
+        for focal in _values(args.focal):
+            if not f_lo <= focal <= f_hi:
+                raise UserInputError(f"A focal length of {focal:g} mm is outside the supported range "
+                                     f"({f_lo:g} to {f_hi:g} mm).")
 
 
 def _print_analysis(summary: dict, timings: dict[str, float]) -> None:
@@ -179,11 +210,12 @@ def _print_analysis(summary: dict, timings: dict[str, float]) -> None:
     print("time per stage:   " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items() if "." not in k))
 
 
-def _refuse_ambiguous(analysis, name: str) -> None:
-    """Several faces of similar size: guessing would edit the wrong person, so ask."""
+def _note_ambiguous(analysis, name: str) -> None:
+    """Several faces of similar size and none asked for: the largest is used, and a note says so."""
     faces = analysis.faces
     if faces.ambiguous:
-        raise UserInputError(f"{faces.ambiguity(name)}; choose one with --face N.")
+        print(f"note: {shown(faces.ambiguity(name))}; using face {faces.chosen}, the largest (--face N for another)",
+              file=sys.stderr)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -203,7 +235,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for warning in photo.warnings:  # damage the decoder got past: the photo is still edited
         print(f"warning: {warning}", file=sys.stderr)
     analysis = analyze_photo(photo, face_index=args.face, capture_focal_35mm=args.capture_focal)
-    _refuse_ambiguous(analysis, photo.path.name)
+    _note_ambiguous(analysis, photo.path.name)
     timings = {"load": t_load, **analysis.timings_s, "total": time.perf_counter() - t0}
     summary = {"photo": str(photo.path), **analysis.summary(), "timings_s": {k: round(v, 4) for k, v in timings.items()}}
     _print_analysis(summary, timings)

@@ -32,9 +32,11 @@ WRITABLE = IMAGE_SUFFIXES
 
 
 def _view(args: argparse.Namespace) -> View:
+    """The view asked for (of the first face, where --yaw, --pitch or --focal list one per face)."""
     if args.command == "undistort":
         return View(focal_35mm=UNDISTORT_FOCAL_MM)
-    return View(yaw_deg=args.yaw, pitch_deg=args.pitch, focal_35mm=args.focal)
+    first = lambda v: v[0] if isinstance(v, tuple) else v  # noqa: E731
+    return View(yaw_deg=first(args.yaw), pitch_deg=first(args.pitch), focal_35mm=first(args.focal))
 
 
 def _as_folder(args: argparse.Namespace) -> bool:
@@ -205,11 +207,14 @@ def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: V
              other_inputs: list[Path] | None = None, report_path: str | None = None,
              backend: tuple[str, dict] = ("landmark", {})) -> dict:
     """Run the whole edit for one photo with the inversion ``backend`` (name, options); returns the report.
-    Raises UserInputError for bad input."""
+    Raises UserInputError for bad input. Several faces (``--face all`` or a list; ``undistort``'s default)
+    are each fitted and rendered into the one image (app.faces, app.group)."""
     from super_gui.core.camera import capture_focal
     from super_gui.app.edit import write_edit
+    from super_gui.app.faces import faces_to_edit, find_faces
+    from super_gui.app.group import FaceRenderers
     from super_gui.core.image_io import load_photo
-    from super_gui.app.pipeline import PortraitRenderer, check_view, prepare
+    from super_gui.app.pipeline import check_view
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -225,29 +230,69 @@ def edit_one(photo_path: Path, out_path: Path, args: argparse.Namespace, view: V
     check_view(view, focal.focal_35mm)  # before the analysis: the focal range depends on the capture lens
     if focal.note:
         print(f"note: {shown(photo_path.name)}: {focal.note}", file=sys.stderr)
+    choice = face_choice(args)
     line = ProgressLine(shown(photo_path.name), backend[0] != "landmark" and sys.stderr.isatty())
     try:
-        prepared = prepare(photo, face_index=args.face, capture_focal_35mm=args.capture_focal, distance_cm=args.distance_cm,
-                           backend_name=backend[0], backend_options=backend[1], progress=line)
+        t = time.perf_counter()
+        faces = find_faces(photo, face_index=choice if isinstance(choice, int) else None,
+                           capture_focal_35mm=args.capture_focal, backend_name=backend[0], backend_options=backend[1],
+                           progress=line)
+        indices = faces_to_edit(faces, choice)
+        views = face_views(args, view, len(indices))
+        for v in views:
+            check_view(v, focal.focal_35mm)
+        if args.distance_cm is not None:
+            faces = faces.with_capture(args.capture_focal, dict(zip(indices, per_face(args.distance_cm, len(indices), "--distance-cm"))))
+        if choice is None and faces.faces.ambiguous:
+            print(f"note: {faces.faces.ambiguity(shown(photo_path.name))}; editing face {indices[0]}, the largest "
+                  "(--face N edits another, --face all every one)", file=sys.stderr)
+        if args.mesh and len(indices) > 1:
+            raise UserInputError(f"--mesh writes one face's head and {shown(photo_path.name)} has {len(indices)} faces to "
+                                 "edit; choose one with --face N.")
+        timings["analysis"] = time.perf_counter() - t
+        prepared = faces.prepare_all(indices, progress=line)
     finally:
         line.clear()
-    faces = prepared.analysis.faces
-    if faces.ambiguous:
-        raise UserInputError(f"{faces.ambiguity(shown(photo_path.name))}; choose one with --face N.")
-    timings.update(prepared.timings_s)
+    for p in prepared:
+        for k in ("inversion", "mesh", "coverage"):
+            timings[k] = timings.get(k, 0.0) + p.timings_s.get(k, 0.0)
     t = time.perf_counter()
-    renderer = PortraitRenderer(prepared)
+    renderers = FaceRenderers()
     try:
-        timings["upload"] = time.perf_counter() - t
-        t = time.perf_counter()
-        rendered = renderer.render(view, full=True)
+        rendered = renderers.render(list(zip(prepared, views)), full=True)
         timings["render"] = time.perf_counter() - t
     finally:
-        renderer.release()
+        renderers.release()
     return write_edit(
-        prepared, rendered.image, view, out_path, command=args.command, jpeg_quality=args.quality,
+        prepared[0], rendered.image, views[0], out_path, command=args.command, jpeg_quality=args.quality,
         overwrite=args.overwrite, mesh_path=args.mesh, report_path=report_path, timings=timings, started=t0,
+        others=list(zip(prepared[1:], views[1:])),
     )
+
+
+def face_choice(args: argparse.Namespace):
+    """--face: an index, a tuple of them, "all", or None (the largest face); ``undistort`` edits every face
+    by default."""
+    return args.face if args.face is not None else "all" if args.command == "undistort" else None
+
+
+def per_face(value, n: int, option: str) -> list:
+    """An option's value for each of ``n`` faces: one value for all, or a list of one per face."""
+    if not isinstance(value, tuple):
+        return [value] * n
+    if len(value) != n:
+        raise UserInputError(f"{option} gives {len(value)} values for {n} face{'s' if n != 1 else ''}; give one value, "
+                             "or one per face of --face in its order.")
+    return list(value)
+
+
+def face_views(args: argparse.Namespace, view: View, n: int) -> list[View]:
+    """The view of each of ``n`` edited faces: ``view`` for each, or where --yaw, --pitch or --focal list one
+    value per face, that face's."""
+    if args.command == "undistort" or not any(isinstance(getattr(args, k), tuple) for k in ("yaw", "pitch", "focal")):
+        return [view] * n
+    return [View(y, p, f) for y, p, f in zip(per_face(args.yaw, n, "--yaw"), per_face(args.pitch, n, "--pitch"),
+                                               per_face(args.focal, n, "--focal"))]
 
 
 def _ranges_text(supported: dict) -> str:
@@ -274,13 +319,19 @@ def edit_and_print(src: Path, dst: Path, note: str, args: argparse.Namespace, vi
     try:
         rep = edit_one(src, dst, args, view, others, report_path=report_path, backend=backend)
         t = rep["timings_s"]
-        print(f"{shown(src.name)} -> {shown(dst)} ({t['total']:.2f} s; distance {rep['estimates']['capture_distance_cm']:.0f} cm, "
+        faces = rep.get("faces") or [{"index": None, "coverage": rep.get("coverage")}]
+        distances = sorted(f["capture_distance_cm"] for f in faces) if len(faces) > 1 else None
+        where = (f"{len(faces)} faces, distance {distances[0]:.0f}-{distances[-1]:.0f} cm" if distances else
+                 f"distance {rep['estimates']['capture_distance_cm']:.0f} cm")
+        print(f"{shown(src.name)} -> {shown(dst)} ({t['total']:.2f} s; {where}, "
               f"capture focal {rep['settings']['capture_focal_35mm']:g} mm{note})")
-        cov = rep.get("coverage") or {}
-        if cov.get("outside") or cov.get("view", 1.0) < cov.get("supported", {}).get("min_coverage", 0.0):
-            print(f"note: {shown(src.name)}: this view is outside the range the photo supports "
-                  f"({', '.join(cov['outside']) or 'this combination'}; supported: {_ranges_text(cov['supported'])}); "
-                  "check the result", file=sys.stderr)
+        for face in faces:
+            cov = face.get("coverage") or {}
+            if cov.get("outside") or cov.get("view", 1.0) < cov.get("supported", {}).get("min_coverage", 0.0):
+                which = f" (face {face['index']})" if len(faces) > 1 else ""
+                print(f"note: {shown(src.name)}: this view{which} is outside the range the photo supports "
+                      f"({', '.join(cov['outside']) or 'this combination'}; supported: {_ranges_text(cov['supported'])}); "
+                      "check the result", file=sys.stderr)
         return rep, False
     except (UserInputError, MemoryError) as e:
         if isinstance(e, MemoryError):

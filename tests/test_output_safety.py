@@ -52,10 +52,12 @@ def no_analysis(monkeypatch):
         raise AssertionError("the analysis started before the refusal")
 
     import super_gui.core.analysis as analysis
+    import super_gui.app.faces as faces
     import super_gui.app.pipeline as pipeline
 
     monkeypatch.setattr(analysis, "analyze_photo", boom)
     monkeypatch.setattr(pipeline, "prepare", boom)
+    monkeypatch.setattr(faces, "find_faces", boom)
 
 
 # --- 1. the input is never overwritten -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import os
 import shlex
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from super_gui.core.export import export_image, jpeg_settings, write_sidecar
 from super_gui.core.mesh import export_mesh
 from super_gui.core.outputs import MESH_SUFFIXES, plan_outputs
 
-__all__ = ["MESH_SUFFIXES", "backend_record", "coverage_report", "file_sha256", "reproduce_command", "write_edit",
+__all__ = ["MESH_SUFFIXES", "backend_record", "coverage_report", "face_summary", "file_sha256", "reproduce_command", "write_edit",
            "write_mesh"]
 
 # A backend's options as the CLI names them, in the order the reproduce command gives them; the files among
@@ -44,17 +45,33 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 def reproduce_command(photo: Path, out: Path, view: View, analysis, face: int,
                       jpeg_quality: int | str | None = None, backend: str = "landmark",
-                      backend_options: dict | None = None) -> str:
+                      backend_options: dict | None = None, others: Sequence[tuple[object, View]] = ()) -> str:
     """The ``python main.py edit`` command line that writes the same image, byte for byte: paths quoted for
     a POSIX shell, every number written exactly (``repr``: parsing it back gives the same float). A backend
-    other than the default comes with its options (``backend_options``: as :func:`backend_record` gives them)."""
+    other than the default comes with its options (``backend_options``: as :func:`backend_record` gives them).
+    ``others``: the other edited faces of a group photo, (analysis, view) each: then ``--face`` lists the faces
+    and ``--yaw``, ``--pitch``, ``--focal`` and ``--distance-cm`` one value per face, in the same order (a
+    view at the capture focal gives it as its focal: the same camera)."""
     a = analysis
-    words = ["python", "main.py", "edit", str(photo), "-o", str(out), "--yaw", repr(float(view.yaw_deg)),
-             "--pitch", repr(float(view.pitch_deg))]
-    if view.focal_35mm is not None:
-        words += ["--focal", repr(float(view.focal_35mm))]
-    words += ["--capture-focal", repr(float(a.focal.focal_35mm)), "--distance-cm", _exact_cm(a.distance_m),
-              "--face", str(int(face))]
+    if others:
+        faces = [(a, view), *others]
+        focal = [v.focal_35mm for _, v in faces]
+        words = ["python", "main.py", "edit", str(photo), "-o", str(out),
+                 "--yaw", ",".join(repr(float(v.yaw_deg)) for _, v in faces),
+                 "--pitch", ",".join(repr(float(v.pitch_deg)) for _, v in faces)]
+        if any(f is not None for f in focal):
+            words += ["--focal", ",".join(repr(float(fa.focal.focal_35mm if v.focal_35mm is None else v.focal_35mm))
+                                          for fa, v in faces)]
+        words += ["--capture-focal", repr(float(a.focal.focal_35mm)),
+                  "--distance-cm", ",".join(_exact_cm(fa.distance_m) for fa, _ in faces),
+                  "--face", ",".join(str(int(fa.faces.chosen)) for fa, _ in faces)]
+    else:
+        words = ["python", "main.py", "edit", str(photo), "-o", str(out), "--yaw", repr(float(view.yaw_deg)),
+                 "--pitch", repr(float(view.pitch_deg))]
+        if view.focal_35mm is not None:
+            words += ["--focal", repr(float(view.focal_35mm))]
+        words += ["--capture-focal", repr(float(a.focal.focal_35mm)), "--distance-cm", _exact_cm(a.distance_m),
+                  "--face", str(int(face))]
     if jpeg_quality is not None:  # a whole number, or the export's word for "as the original"
         words += ["--quality", str(jpeg_quality if isinstance(jpeg_quality, str) else int(jpeg_quality))]
     if backend != "landmark":
@@ -63,6 +80,24 @@ def reproduce_command(photo: Path, out: Path, view: View, analysis, face: int,
             if (backend_options or {}).get(key) is not None:
                 words += [flag, str(backend_options[key])]
     return " ".join(shlex.quote(w) for w in words)
+
+
+def face_summary(prepared, view: View) -> dict:
+    """One edited face for the sidecar: its index (from the left, from 0), its box (x0, y0, x1, y1 in photo
+    pixels), its capture distance and head pose, the view applied and how much of it the photo covers."""
+    a = prepared.analysis
+    s = a.summary()
+    return {
+        "index": a.faces.chosen,
+        "box": [round(v, 1) for v in a.faces.face.bbox],
+        "eye_distance_px": s["eye_distance_px"],
+        "capture_distance_cm": s["capture_distance_cm"],
+        "capture_distance_source": s["capture_distance_source"],
+        "head_pose_deg": s["head_pose_deg"],
+        "view": {"yaw_deg": view.yaw_deg, "pitch_deg": view.pitch_deg,
+                 "focal_35mm": view.focal_35mm if view.focal_35mm is not None else a.focal.focal_35mm},
+        "coverage": coverage_report(prepared, view),
+    }
 
 
 def backend_record(prepared) -> dict | None:
@@ -162,6 +197,7 @@ def write_edit(
     timings: dict[str, float] | None = None,
     started: float | None = None,
     input_sha256: str | None = None,
+    others: Sequence[tuple[object, View]] = (),
 ) -> dict:
     """Write ``image`` ((H, W, 3), the full-resolution render of ``view`` of ``prepared``) to ``out_path``,
     the mesh to ``mesh_path`` if given, the sidecar JSON and, if ``report_path`` is given, the report there
@@ -176,6 +212,11 @@ def write_edit(
     a camera capture in the editor) has ``input`` null and ``input_name`` its name, and no ``reproduce``
     command (there is no file to run it on): ``reproduce_note`` says so. Raises
     :class:`~super_gui.errors.UserInputError` for a refused path.
+
+    ``others``: the other edited faces of a group photo in ``image``, (prepared face, view) each, ``prepared``
+    and ``view`` being the first. ``faces`` sums up every edited face (:func:`face_summary`); with several,
+    the settings ``face``, ``yaw_deg``, ``pitch_deg``, ``focal_35mm`` and ``distance_cm`` are lists in that
+    order, as the reproduce command gives them.
     """
     timings = dict(timings or {})
     t0 = time.perf_counter() if started is None else started
@@ -206,6 +247,8 @@ def write_edit(
         timings["total"] = time.perf_counter() - t0
         a = prepared.analysis
         faces = a.faces
+        edits = [(prepared, view), *others]
+        per_face = [face_summary(p, v) for p, v in edits]
         report = {
             "software": f"super_gui {__version__}",
             "input": None if in_memory else str(_absolute(photo_path)),
@@ -215,23 +258,23 @@ def write_edit(
             "mesh": None if mesh_out is None else str(mesh_out),
             "command": command,
             "settings": {
-                "yaw_deg": view.yaw_deg,
-                "pitch_deg": view.pitch_deg,
-                "focal_35mm": view.focal_35mm if view.focal_35mm is not None else a.focal.focal_35mm,
+                **_view_settings(per_face, several=bool(others)),
                 "capture_focal_35mm": a.focal.focal_35mm,
-                "distance_cm": round(a.distance_m * 100, 3),
-                "face": faces.chosen,
+                "distance_cm": [round(p.analysis.distance_m * 100, 3) for p, _ in edits] if others else round(a.distance_m * 100, 3),
+                "face": [f["index"] for f in per_face] if others else faces.chosen,
                 "backend": backend,
                 **({"backend_options": backend_options} if backend_options is not None else {}),
                 **_jpeg_report(photo, jpeg_quality, out),
             },
             "reproduce": None if in_memory else reproduce_command(
                 _absolute(photo_path), out, view, a, faces.chosen,
-                _quality_word(jpeg_quality) if out.suffix.lower() in (".jpg", ".jpeg") else None, backend, backend_options),
+                _quality_word(jpeg_quality) if out.suffix.lower() in (".jpg", ".jpeg") else None, backend, backend_options,
+                [(p.analysis, v) for p, v in others]),
             **({"reproduce_note": f"{photo_path.name} was taken with the camera and never saved, so there is no "
                                   "file to run an edit command on."} if in_memory else {}),
             "estimates": a.summary(),
-            "coverage": coverage_report(prepared, view),
+            "coverage": per_face[0]["coverage"],
+            "faces": per_face,
             "timings_s": {k: round(v, 4) for k, v in timings.items()},
         }
         with w.file("sidecar") as tmp:
@@ -241,6 +284,14 @@ def write_edit(
             with w.file("report") as tmp:
                 write_json_atomic(tmp, report)
     return report
+
+
+def _view_settings(per_face: list[dict], several: bool) -> dict:
+    """The settings' yaw_deg, pitch_deg and focal_35mm: the one face's, or a list over the faces."""
+    keys = ("yaw_deg", "pitch_deg", "focal_35mm")
+    if not several:
+        return {k: per_face[0]["view"][k] for k in keys}
+    return {k: [f["view"][k] for f in per_face] for k in keys}
 
 
 def _jpeg_report(photo, jpeg_quality: int | str | None, out: Path) -> dict:

@@ -18,7 +18,7 @@ from super_gui.core.analysis import PhotoAnalysis, analyze_face, check_distance,
 from super_gui.core.face import FaceAnalysis, analyze_faces
 from super_gui.core.image_io import Photo
 from super_gui.core.strips import to_uint8_strips
-from super_gui.errors import Cancelled
+from super_gui.errors import Cancelled, UserInputError
 from super_gui.inversion.backends import backend
 
 
@@ -151,3 +151,21 @@ def find_faces(
         raise Cancelled()
     return PhotoFaces(photo, faces, capture_focal_35mm=capture_focal_35mm, distances=distances,
                       backend_name=backend_name, backend_options=backend_options, inverter=inverter, timings=timings)
+
+
+
+
+def faces_to_edit(faces: PhotoFaces, choice) -> list[int]:
+    """The faces ``choice`` names: None, the default face; an index; a sequence of indices (each refused as
+    a single face would be: one that does not exist, is cut off or too small; none twice); "all", every
+    usable face from the left."""
+    if choice is None:
+        return [faces.default]
+    if choice == "all":
+        return list(faces.usable)
+    indices = [choice] if isinstance(choice, int) else [int(i) for i in choice]
+    for k, i in enumerate(indices):
+        if i in indices[:k]:
+            raise UserInputError(f"Face {i} is given twice.")
+        faces.faces.choose(i, faces.name)  # (refused in the words a single face gets)
+    return indices

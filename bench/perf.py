@@ -1,6 +1,7 @@
 """Speed and memory figures (printed, never asserted). Run: .venv/bin/python -m bench.perf
 (``--editor``: only the editor's figures, from bench/editor_perf.py; ``--no-editor``: only the core's;
-``--memory``: only the peak-memory rows.)
+``--memory``: only the peak-memory rows; ``--batch``: only the batch rows, from bench/batch_perf.py: 50
+photos of 3 MP through ``undistort`` with ``--jobs 1`` and ``--jobs 2``, a few minutes, not in the default run.)
 
 Photos: a 12 MP (3024 x 4032) portrait made by upscaling matplotlib's Grace Hopper photo into a
 phone-sized frame, written as a JPEG the way a phone would; for the memory rows also the same portrait at
@@ -211,11 +212,19 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--editor", action="store_true", help="only the editor figures (bench/editor_perf.py)")
     which.add_argument("--no-editor", action="store_true", help="only the core figures")
     which.add_argument("--memory", action="store_true", help="only the peak-memory rows (12 and 100 MP edits)")
+    which.add_argument("--batch", action="store_true", help="only the batch rows: 50 photos with --jobs 1 and 2 "
+                       "(bench/batch_perf.py; a few minutes)")
     args = ap.parse_args(argv)
     from super_gui.core.face import silence_native_logging
 
     silence_native_logging()
     rows = []
+    if args.batch:
+        from bench.batch_perf import batch_rows
+
+        with tempfile.TemporaryDirectory() as tmp:
+            print_table(batch_rows(Path(tmp)))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         photo = make_12mp_selfie(Path(tmp))
         if not args.editor and not args.memory:

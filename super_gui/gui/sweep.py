@@ -1,5 +1,7 @@
 """View > Sweep: the editor shows off by itself. The head turns ±20° while the lens goes from the capture focal to
 135 mm and back, in a smooth loop, until any key, click, wheel or touch stops it (and is spent on stopping it).
+Where the photo supports less (its slider ranges, core.coverage: Grace Hopper's yaw ends near ±18°), the loop
+stays inside them, but never turns less than ±:data:`MIN_YAW`: a loop is for looking good.
 
 The loop drives the window's own sliders (shown, not edited: no undo steps) and asks the render thread for one
 frame at a time: a QTimer asks for the next view only once the previous frame is on screen, so frames never
@@ -21,6 +23,7 @@ from super_gui.app.pipeline import MAX_FOCAL_MM
 from super_gui.core.camera import View
 
 SWEEP_YAW = 20.0  # degrees each way
+MIN_YAW = 8.0  # ... or as far as the photo supports, but at least this
 SWEEP_FOCAL = 135.0  # mm at the far end of the loop
 PERIOD_S = 8.0  # one loop: right, back with the long lens, left, back with the capture lens
 MAX_STEP = 1 / 160  # of a loop per frame at most (< 0.8° of yaw)
@@ -33,15 +36,28 @@ _INPUT = {QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride, QEvent.Type.MouseB
 _KEYS = {QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride, QEvent.Type.KeyRelease}
 
 
-def sweep_view(phase: float, capture_focal: float, pitch: float = 0.0) -> View:
-    """The view at ``phase`` (0..1) of the loop: yaw 20·sin, and the focal from the capture focal to 135 mm and
-    back (on a log scale, as the slider) with (1 - cos)/2, so the lens is longest when the head faces the camera."""
+def sweep_view(phase: float, capture_focal: float, pitch: float = 0.0,
+               yaw_span: tuple[float, float] = (-SWEEP_YAW, SWEEP_YAW), top_focal: float = SWEEP_FOCAL) -> View:
+    """The view at ``phase`` (0..1) of the loop: yaw sin·``yaw_span`` (to the right, then the left), and the focal
+    from the capture focal to ``top_focal`` and back (on a log scale, as the slider) with (1 - cos)/2, so the lens
+    is longest when the head faces the camera."""
     a = 2 * math.pi * (phase % 1.0)
-    yaw = SWEEP_YAW * math.sin(a)
-    top = min(max(SWEEP_FOCAL, capture_focal), MAX_FOCAL_MM)
+    yaw = math.sin(a) * (yaw_span[1] if math.sin(a) >= 0 else -yaw_span[0])
+    top = min(max(top_focal, capture_focal), MAX_FOCAL_MM)
     t = (1 - math.cos(a)) / 2
     focal = capture_focal * (top / capture_focal) ** t
     return View(round(yaw, 2), pitch, None if focal - capture_focal < 0.05 else round(focal, 2))
+
+
+def sweep_limits(prepared) -> tuple[tuple[float, float], float]:
+    """The loop's yaw span and longest focal for ``prepared``: ±SWEEP_YAW and SWEEP_FOCAL, within what the photo
+    supports (``prepared.supported``; yaw never less than ±MIN_YAW)."""
+    supported = getattr(prepared, "supported", None)
+    if supported is None:
+        return (-SWEEP_YAW, SWEEP_YAW), SWEEP_FOCAL
+    lo = -min(SWEEP_YAW, max(MIN_YAW, -supported.yaw.lo))
+    hi = min(SWEEP_YAW, max(MIN_YAW, supported.yaw.hi))
+    return (lo, hi), min(SWEEP_FOCAL, supported.focal.hi)
 
 
 class Sweep(QObject):
@@ -77,6 +93,7 @@ class Sweep(QObject):
         if self.running or w.session.current is None or w._picking:
             return False
         self._base = w.view
+        self._span, self._top = sweep_limits(w.session.current)
         self.phase, self.pending, self.shown = 0.0, None, 0
         self.requested.clear()
         self._last = time.monotonic()
@@ -128,7 +145,7 @@ class Sweep(QObject):
             return
         self.phase = (self.phase + min(now - self._last, PERIOD_S * MAX_STEP) / PERIOD_S) % 1.0
         self._last = now
-        view = sweep_view(self.phase, w.controls.capture_focal, self._base.pitch_deg)
+        view = sweep_view(self.phase, w.controls.capture_focal, self._base.pitch_deg, self._span, self._top)
         w.controls.set_view(view)  # the sliders follow (silently: not an edit)
         if w.session.request(view, draft=DRAFT):
             self.pending, self._asked_at = view, now

@@ -223,3 +223,24 @@ def test_demo_view_keys_for_presentation_and_sweep():
     with pytest.raises(ValueError, match="present must be 0 or 1"):
         parse_demo_view("present=yes")
     assert present.PITCH  # (the panel's one line about what this is)
+
+
+def test_the_sweep_loop_and_its_limits():
+    from types import SimpleNamespace as NS
+
+    from super_gui.gui.sweep import sweep_limits, sweep_view
+
+    assert sweep_view(0.0, 26.0) == View(0.0, 0.0, None)
+    right, far, left = sweep_view(0.25, 26.0, 3.0), sweep_view(0.5, 26.0), sweep_view(0.75, 26.0)
+    assert right.yaw_deg == 20.0 and right.pitch_deg == 3.0 and right.focal_35mm == pytest.approx(math.sqrt(26 * 135), abs=0.01)
+    assert abs(far.yaw_deg) < 1e-6 and far.focal_35mm == 135.0 and left.yaw_deg == -20.0
+    loop = [sweep_view(i / 400, 26.0) for i in range(401)]
+    assert max(abs(b.yaw_deg - a.yaw_deg) for a, b in zip(loop, loop[1:])) < 0.35  # smooth all the way round
+    assert loop[-1] == loop[0]
+    # Inside what the photo supports, but never a timid loop.
+    supported = NS(yaw=NS(lo=-17.5, hi=18.2), focal=NS(lo=26.0, hi=200.0))
+    assert sweep_limits(NS(supported=supported)) == ((-17.5, 18.2), 135.0)
+    supported = NS(yaw=NS(lo=-3.0, hi=25.0), focal=NS(lo=26.0, hi=90.0))
+    assert sweep_limits(NS(supported=supported)) == ((-sweep.MIN_YAW, 20.0), 90.0)
+    assert sweep_limits(NS(supported=None)) == ((-20.0, 20.0), 135.0)
+    assert sweep_view(0.25, 26.0, yaw_span=(-17.5, 18.2)).yaw_deg == 18.2

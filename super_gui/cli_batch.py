@@ -84,14 +84,17 @@ class _Worker:
     outputs were there before, for a rollback)."""
 
     def __init__(self, ctx, args: argparse.Namespace, view, backend: tuple[str, dict]):
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, os.getpid(), args, view, backend),
+        self.conn, self._child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(self._child, os.getpid(), args, view, backend),
                                 name="super_gui-batch-worker", daemon=True)
-        with _signals_held():  # the worker starts with them blocked and takes them once it can clean up
-            self.proc.start()
-        child.close()
         self.task: int | None = None
         self.existed: dict[Path, bool] = {}
+
+    def start(self) -> "_Worker":
+        with _signals_held():  # the worker starts with them blocked and takes them once it can clean up
+            self.proc.start()
+            self._child.close()
+        return self
 
     def give(self, index: int, triples: list, read_too: list[Path]) -> None:
         """Send it a photo (if it has died already, the photo fails with it: each photo is tried once)."""
@@ -127,16 +130,16 @@ def _in_workers(triples, args, view, backend, read_too, jobs) -> Iterator[tuple[
     from multiprocessing.connection import wait
 
     ctx = multiprocessing.get_context("spawn")
-    resource_tracker.ensure_running()  # started now, not inside _signals_blocked (it unblocks them itself)
+    resource_tracker.ensure_running()  # started now, not inside _signals_held (it unblocks them itself)
     todo = deque(range(len(triples)))
     results: dict[int, tuple[dict, bool, list]] = {}
     bar = _Bar(len(triples), sys.stderr.isatty())
     workers: list[_Worker] = []
     finished = False
     try:
-        workers = [_Worker(ctx, args, view, backend) for _ in range(jobs)]
-        for w in workers:
-            w.give(todo.popleft(), triples, read_too)
+        for _ in range(jobs):  # listed before it starts: whatever happens next, _stop ends it
+            workers.append(_Worker(ctx, args, view, backend))
+            workers[-1].start().give(todo.popleft(), triples, read_too)
         shown_upto = 0
         while shown_upto < len(triples):
             bar.draw()
@@ -157,7 +160,7 @@ def _in_workers(triples, args, view, backend, read_too, jobs) -> Iterator[tuple[
                         bar.done += 1
                     if todo:
                         workers.append(_Worker(ctx, args, view, backend))
-                        w = workers[-1]
+                        w = workers[-1].start()
                 if w in workers and w.task is None and todo:
                     w.give(todo.popleft(), triples, read_too)
             while shown_upto in results:
@@ -237,6 +240,7 @@ def _stop(workers: list[_Worker], finished: bool) -> None:
     """End every worker: told to stop after a complete run; else SIGTERM, so that each removes its
     temporaries, and after STOP_GRACE_S killed and rolled back. Signals wait until the workers are gone."""
     with _signals_held():
+        workers = [w for w in workers if w.proc.pid is not None]  # (one that never started)
         for w in workers:
             try:
                 if finished:

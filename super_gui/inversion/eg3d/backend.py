@@ -47,7 +47,9 @@ EYES = (468, 473)  # MediaPipe's iris centres
 BORDER_FADE = 0.08  # the generator's depth and image fade out over this fraction of the crop at its border
 DEPTH_RATIO = (0.8, 1.25)  # EG3D depth is kept within this factor of the landmark depth (a bad fit stays sane)
 # Seconds per step of the full-size (ffhq512-128) generator, measured by bench/eg3d_perf.py (README).
-CPU_SECONDS_PER_STEP = 30.0
+# CPU: the "quick" mix (10 camera, 60 latent, 40 tuning steps) on a shared 2-core AMD EPYC, torch 2.13, 2 threads:
+# 35 s wall in the least loaded of three runs (load 3.5; 48 and 82 s at load 4-5.5; ~58 CPU-seconds a step).
+CPU_SECONDS_PER_STEP = 35.0
 CUDA_SECONDS_PER_STEP = 0.5
 FULL_SIZE_PARAMETERS = 31_493_185
 

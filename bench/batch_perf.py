@@ -105,7 +105,7 @@ def batch_rows(folder: Path, count: int = 50, jobs: tuple[int, ...] = (1, 2)) ->
         extra = "" if r["rc"] == 0 and r["done"] == count else f" (exit {r['rc']}, {r['done']} done: {r['stderr']})"
         rows.append((f"batch of {count} photos (3 MP), --jobs {j}: photos per minute / wall time",
                      f"{count / r['seconds'] * 60:.1f} / {r['seconds']:.1f} s{extra}"))
-        rows.append((f"batch of {count} photos (3 MP), --jobs {j}: peak RSS, all {r['processes']} processes / largest",
+        rows.append((f"batch of {count} photos (3 MP), --jobs {j}: peak RSS, the run's processes together / largest",
                      f"{r['peak_sum_mb']:.0f} MB / {r['peak_one_mb']:.0f} MB"))
     return rows
 

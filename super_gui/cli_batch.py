@@ -31,6 +31,11 @@ from typing import Iterator
 MAX_JOBS = 256
 STOP_GRACE_S = 20.0  # how long a stopped worker may take to remove its temporaries before it is killed
 _SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+# The thread pools of a worker's libraries (llvmpipe, OpenMP/PyTorch, OpenBLAS, MKL, OpenCV), each sized to its
+# share of the cores unless the user set it: N workers with a pool per core each fight over the cores (on 2
+# cores, 2 workers of 1 thread each edit ~10 % more photos per minute than with 2 threads each).
+THREAD_VARIABLES = ("LP_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "OPENCV_FOR_THREADS_NUM")
 
 
 def default_jobs() -> int:
@@ -90,9 +95,16 @@ class _Worker:
         self.task: int | None = None
         self.existed: dict[Path, bool] = {}
 
-    def start(self) -> "_Worker":
+    def start(self, jobs: int) -> "_Worker":
+        share = str(max(1, default_jobs() // jobs))
+        threads = {name: share for name in THREAD_VARIABLES if name not in os.environ}
         with _signals_held():  # the worker starts with them blocked and takes them once it can clean up
-            self.proc.start()
+            os.environ.update(threads)  # the worker's environment, from this process's at its start
+            try:
+                self.proc.start()
+            finally:
+                for name in threads:
+                    del os.environ[name]
             self._child.close()
         return self
 
@@ -139,7 +151,7 @@ def _in_workers(triples, args, view, backend, read_too, jobs) -> Iterator[tuple[
     try:
         for _ in range(jobs):  # listed before it starts: whatever happens next, _stop ends it
             workers.append(_Worker(ctx, args, view, backend))
-            workers[-1].start().give(todo.popleft(), triples, read_too)
+            workers[-1].start(jobs).give(todo.popleft(), triples, read_too)
         shown_upto = 0
         while shown_upto < len(triples):
             bar.draw()
@@ -160,7 +172,7 @@ def _in_workers(triples, args, view, backend, read_too, jobs) -> Iterator[tuple[
                         bar.done += 1
                     if todo:
                         workers.append(_Worker(ctx, args, view, backend))
-                        w = workers[-1].start()
+                        w = workers[-1].start(jobs)
                 if w in workers and w.task is None and todo:
                     w.give(todo.popleft(), triples, read_too)
             while shown_upto in results:

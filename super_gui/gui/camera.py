@@ -36,7 +36,13 @@ class FrameSource(Protocol):
 
 
 def multimedia():
-    """The QtMultimedia module, or None when it is not installed or cannot load (a missing system library)."""
+    """The QtMultimedia module, or None when it is not installed or cannot load (a missing system library).
+    Its start-up chatter (optional libraries it probes for: PipeWire, VA-API) is not the user's business:
+    those log categories are silenced, warnings from elsewhere are kept."""
+    from PySide6.QtCore import QLoggingCategory
+
+    QLoggingCategory.setFilterRules("qt.multimedia.symbolsresolver=false\nqt.multimedia.ffmpeg.info=false\n"
+                                    "qt.multimedia.ffmpeg=false")
     try:
         from PySide6 import QtMultimedia
     except (ImportError, OSError):

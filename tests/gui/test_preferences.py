@@ -164,7 +164,7 @@ def test_eg3d_photo_shows_the_fits_steps_and_exports_its_settings(qtbot, window,
     seen = statuses(window)
     window.open_photo(grace_jpg)
     wait_ready(qtbot, window, timeout=180_000)
-    assert len(asked) == 1 and asked[0] > 60  # on the CPU the editor asked first (the full-size estimate)
+    assert len(asked) == 1 and asked[0] > 0  # on the CPU the editor asked first (with the estimate for this checkpoint)
     assert window.session.current.inversion.backend == "eg3d" and not dialogs
     steps = [t for t in seen if "step" in t]
     assert steps and steps[0].startswith("Fitting the 3D face (camera): step 1 of 5, about ") and steps[0].endswith(" left…")
@@ -226,7 +226,7 @@ def test_changing_the_backend_offers_a_refit_and_cancel_keeps_the_old_fit(qtbot,
     seen: list[str] = []
     window.session.progress.connect(lambda f, m: seen.append(m))
     window.apply_preferences(InversionSettings(backend="eg3d", checkpoint=str(tiny_pkl), steps="40", device="cpu"))
-    assert offered and offered[0][0] == "eg3d" and offered[0][1] > 60
+    assert offered and offered[0][0] == "eg3d" and offered[0][1] > 0
     assert window.session.running and not window.controls.yaw.slider.isEnabled()
     qtbot.waitUntil(lambda: any("step 1 of" in m for m in seen), timeout=180_000)
     window.cancel_job()

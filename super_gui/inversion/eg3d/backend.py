@@ -37,7 +37,7 @@ from super_gui.inversion.base import Inversion, Progress
 from super_gui.inversion.eg3d import camera
 from super_gui.inversion.eg3d.align import EG3DCrop, align_crop
 from super_gui.inversion.eg3d.checkpoint import default_cache_dir
-from super_gui.inversion.eg3d.invert import InversionResult, Schedule, Target, invert, render
+from super_gui.inversion.eg3d.invert import InversionResult, Schedule, Target, capture_maps, invert, render
 from super_gui.inversion.eg3d.loader import load_generator
 from super_gui.inversion.eg3d.losses import PhotoLoss, Perceptual
 from super_gui.inversion.eg3d.results import read_result, result_key, write_result
@@ -247,11 +247,9 @@ def make_target(photo: Photo, analysis: PhotoAnalysis, base: Inversion, crop: EG
 def eg3d_depth(base: Inversion, analysis: PhotoAnalysis, crop: EG3DCrop, fit: InversionResult, target: Target):
     """The landmark depth with EG3D's put in where EG3D's head is (see the module docstring); and the metres
     per EG3D unit at the fit's camera."""
-    G = fit.generator
-    with torch.no_grad():
-        out = render(G, fit.ws, fit.c, fit.planes, super_resolution=False, seed=0)
-    t = out["image_depth"][0, 0].float().cpu().numpy().astype(np.float64)
-    opacity = out["weights_sum"][0, 0].float().cpu().numpy().astype(np.float64)
+    depth_image, opacity_image = capture_maps(fit)
+    t = depth_image.numpy().astype(np.float64)
+    opacity = opacity_image.numpy().astype(np.float64)
     res = t.shape[0]
     cam2world, k = camera.split_c(fit.c.detach().cpu().double())
     f, cx, cy = float(k[0, 0]), float(k[0, 2]), float(k[1, 2])

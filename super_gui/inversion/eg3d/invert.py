@@ -154,7 +154,8 @@ def render(G: TriPlaneGenerator, ws: torch.Tensor, c: torch.Tensor, planes: torc
 @dataclass
 class InversionResult:
     """The tuned generator (a copy), the latent w+ [1, num_ws, w_dim], the final camera label [25], the
-    tri-planes of the tuned generator, the loss after each step, and seconds per stage and per step."""
+    tri-planes of the tuned generator, the loss after each step, and seconds per stage and per step; once
+    :func:`capture_maps` has run, the ray distance and opacity [r, r] seen from the final camera."""
 
     generator: TriPlaneGenerator
     ws: torch.Tensor
@@ -162,6 +163,18 @@ class InversionResult:
     planes: torch.Tensor
     losses: list[float] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    depth_image: torch.Tensor | None = None
+    opacity_image: torch.Tensor | None = None
+
+
+def capture_maps(fit: InversionResult) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fit's ray distance and opacity [r, r] from its own camera (a seeded render; kept on ``fit``)."""
+    if fit.depth_image is None or fit.opacity_image is None:
+        with torch.no_grad():
+            out = render(fit.generator, fit.ws, fit.c, fit.planes, super_resolution=False, seed=0)
+        fit.depth_image = out["image_depth"][0, 0].float().cpu()
+        fit.opacity_image = out["weights_sum"][0, 0].float().cpu()
+    return fit.depth_image, fit.opacity_image
 
 
 def close_camera_options(rendering_kwargs: dict, c: torch.Tensor) -> dict:

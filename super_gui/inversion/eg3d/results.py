@@ -1,8 +1,9 @@
 """A cache of EG3D inversions, so reopening a photo is instant (issue 11, item 5).
 
 One entry per (checkpoint, settings, photo crop, landmarks, starting camera): ``inversions/KEY.safetensors`` in
-the EG3D cache folder holds the latent, the camera label and the tuned generator as its difference from the
-checkpoint's weights (float16: pivotal tuning moves weights little, so the difference keeps ~3 significant
+the EG3D cache folder holds the latent, the camera label, the tuned generator's tri-planes and its depth and
+opacity from that camera (so a reopened photo renders nothing before its first view), and the tuned generator
+as its difference from the checkpoint's weights (float16: pivotal tuning moves weights little, so the difference keeps ~3 significant
 digits of the change, far below what shows). Written atomically; a damaged or foreign entry is ignored and
 the inversion runs again. At most :data:`KEEP` entries are kept (the least recently used go first).
 """
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 from super_gui.core.atomic import atomic_path
-from super_gui.inversion.eg3d.invert import InversionResult, Schedule, Target
+from super_gui.inversion.eg3d.invert import InversionResult, Schedule, Target, capture_maps
 
 KEEP = 20
 FORMAT = "super_gui-eg3d-inversion-1"
@@ -55,6 +56,9 @@ def write_result(cache_dir: str | os.PathLike, key: str, G, fit: InversionResult
                 tensors[f"delta.{name}"] = delta
                 value.copy_(base[name] + delta.to(value))
         fit.planes = fit.generator.planes(fit.ws, noise_mode="const")
+    fit.depth_image = fit.opacity_image = None
+    depth, opacity = capture_maps(fit)
+    tensors.update(planes=fit.planes.detach().cpu().float().contiguous(), depth=depth.contiguous(), opacity=opacity.contiguous())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
@@ -86,13 +90,12 @@ def read_result(cache_dir: str | os.PathLike, key: str, G, device: torch.device 
                     return None
                 value.copy_(value + delta.to(value))
         tuned = tuned.to(device).eval().requires_grad_(False)
-        ws, c = tensors["ws"].to(device), tensors["c"].to(device)
-        with torch.no_grad():
-            planes = tuned.planes(ws, noise_mode="const")
+        ws, c, planes = tensors["ws"].to(device), tensors["c"].to(device), tensors["planes"].to(device)
+        depth, opacity = tensors["depth"], tensors["opacity"]
         os.utime(path)  # most recently used
     except Exception:
         return None
-    return InversionResult(tuned, ws, c, planes, seconds={"cached": 0.0})
+    return InversionResult(tuned, ws, c, planes, seconds={"cached": 0.0}, depth_image=depth, opacity_image=opacity)
 
 
 def _prune(folder: Path) -> None:

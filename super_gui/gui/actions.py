@@ -81,6 +81,8 @@ def build_menus(w) -> dict[str, QAction]:
     edit.addAction(acts["redo"])
     edit.addSeparator()
     acts["undistort"] = _action(w, edit, "Un&distort (85 mm)", w.controls.undistort.click, "Ctrl+U")
+    acts["undistort_all"] = _action(w, edit, "Undistort &All Faces", w.undistort_all_faces, "Ctrl+Shift+U",
+                                    tip="The portrait-lens fix for every face of a group photo")
     acts["reset"] = _action(w, edit, "&Reset View", w.controls.reset.click, "Ctrl+R")
     edit.addSeparator()
     # The platform's Preferences key; where it has none (X11 without a desktop's bindings), Ctrl+, as most editors

@@ -205,9 +205,14 @@ class ViewControls(QWidget):
         buttons = QHBoxLayout()
         self.undistort = QPushButton(f"&Undistort ({UNDISTORT_FOCAL_MM:g} mm)")
         self.undistort.setToolTip("The one-click fix: a portrait lens from farther away, same face size.")
+        self.undistort_all = QPushButton("Undistort &All Faces")
+        self.undistort_all.setToolTip(f"The portrait-lens fix ({UNDISTORT_FOCAL_MM:g} mm) for every face that can be edited.")
+        self.undistort_all.setVisible(False)  # (a photo with several faces)
+        self._several_faces = False
         self.reset = QPushButton("&Reset")
         self.reset.setToolTip("Back to the photo as taken.")
         buttons.addWidget(self.undistort, 2)
+        buttons.addWidget(self.undistort_all, 2)
         buttons.addWidget(self.reset, 1)
         g.addLayout(buttons, 1, 0, 1, 3)
         layout.addWidget(lens)
@@ -371,12 +376,19 @@ class ViewControls(QWidget):
                   self.reset, self.export_button, self.export_mesh_button):
             w.setEnabled(on)
         self.undistort.setEnabled(on and self.capture_focal < UNDISTORT_FOCAL_MM)
+        self.undistort_all.setEnabled(on and self._several_faces and self.capture_focal < UNDISTORT_FOCAL_MM)
         capture = on if capture is None else capture
         for w in (self.capture_focal_spin, self.distance_spin, self.reestimate):
             w.setEnabled(capture and not self.capture_focal_spin.blank)
         if not capture:  # another photo or analysis under way: a capture edit still waiting is void
             self._capture_timer.stop()
             self._capture_edits.clear()
+
+    def set_several_faces(self, on: bool) -> None:
+        """The photo has several faces that can be edited: Undistort All Faces is shown."""
+        self._several_faces = on
+        self.undistort_all.setVisible(on)
+        self.undistort_all.setEnabled(on and self.undistort.isEnabled())
 
     def dragging(self) -> bool:
         return self._held is not None

@@ -105,6 +105,7 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, PresentMixin, SelfieM
         self.setCentralWidget(split)
         self._build_status_bar()
         self.actions_by_name = build_menus(self)
+        self._init_faces()  # each face's own edit, Tab through faces, Undistort All Faces
         self.watch_cameras()  # File > Take a Selfie… is on only with a camera
         self.setAcceptDrops(True)
         self.setMinimumSize(820, 560)
@@ -245,17 +246,12 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, PresentMixin, SelfieM
         self.controls.set_supported(prepared.supported)
         self.limits.set_photo(prepared)
         self.limits.set_view(self.view)
-        self._picking = faces.ambiguous and self.session.face_index is None
+        self._picking = False  # (every face has its own edit: none has to be picked first)
         self._show_faces()
-        self._set_editable(not self._picking, capture=not self._picking)
+        self._set_editable(True, capture=True)
         self._show_estimates(a)
-        self.viewer.set_prompt("Several faces: click the face to edit" if self._picking else None)
-        if self._picking:
-            n = sum(faces.usable(i) for i in range(len(faces.faces)))
-            self.set_status(f"This photo has {n} faces of similar size that can be edited: click the face to edit.")
-        else:
-            n = len(faces.faces)
-            self.set_status("Ready." + (f" {n} faces: click another outline to edit that face instead." if n > 1 else ""))
+        self.viewer.set_prompt(None)
+        self.set_status(self._faces_status(faces))
         self._update_actions()
         self._request(self.view, draft=False)
 
@@ -428,6 +424,7 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, PresentMixin, SelfieM
 
     def _update_actions(self) -> None:
         ready = self.session.current is not None and not self._picking
+        self._update_face_actions(ready)
         for name in ("export", "export_mesh", "undistort", "reset", "sweep"):
             self.actions_by_name[name].setEnabled(ready)
         self.actions_by_name["cancel"].setEnabled(self.session.running)

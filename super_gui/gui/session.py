@@ -1,9 +1,12 @@
 """The editing session behind the window: which photo is open, the background jobs and the render thread.
 
 Opening a photo runs two jobs on :class:`~super_gui.gui.workers.Worker`: *load* (decode, and a preview
-of the original), then *prepare* (analysis + inversion + mesh, the slow part). Opening another photo,
-picking another face or editing the capture camera cancels the job in flight; results of cancelled or
-replaced jobs are ignored. The inversion backend a photo is fitted with is chosen once per photo, when it
+of the original), then *prepare* (the faces found once, app.faces.PhotoFaces; the largest face analysed,
+inverted and meshed, the slow part). Every other face is fitted when it is first selected
+(:meth:`EditSession.select_face`) or when every face is needed (:meth:`EditSession.prepare_faces`); the other
+faces' edits (:attr:`EditSession.other_edits`, the window's) are drawn and exported with the edited face's.
+Opening another photo, picking another face or editing the capture camera cancels the job in flight; results
+of cancelled or replaced jobs are ignored. The inversion backend a photo is fitted with is chosen once per photo, when it
 has loaded (:attr:`EditSession.choose_backend`, the window's: it may ask the user); :meth:`EditSession.refit`
 fits the open photo again with another, and a Cancel (or a failure) of that fit gives the previous one back.
 Views go to the :class:`~super_gui.gui.workers.RenderThread` as small requests;
@@ -65,14 +68,32 @@ Backend = tuple[str, dict]  # an inversion backend's name and options (prepare's
 LANDMARK: Backend = ("landmark", {})
 
 
-def _prepare_job(photo, face_index, capture_focal, distance_cm, backend: Backend = LANDMARK):
+def _prepare_job(photo, face_index, capture_focal, distances, backend: Backend = LANDMARK, faces=None, also=()):
+    """Fit face ``face_index`` of ``photo`` (None: the largest), and the faces ``also`` (others with an edit of
+    their own). ``faces``: the photo's faces already found (app.faces.PhotoFaces: only the capture camera
+    changes, the faces are not found again); None finds them. The result: (PhotoFaces, Prepared)."""
     name, options = backend
 
     def job(progress, is_cancelled):
-        from super_gui.app.pipeline import prepare
+        from super_gui.app.faces import find_faces
 
-        return prepare(photo, face_index=face_index, capture_focal_35mm=capture_focal, distance_cm=distance_cm,
-                       backend_name=name, backend_options=dict(options), progress=progress, is_cancelled=is_cancelled)
+        if faces is None:
+            f = find_faces(photo, face_index=face_index, capture_focal_35mm=capture_focal, distances=distances,
+                           backend_name=name, backend_options=dict(options), progress=progress, is_cancelled=is_cancelled)
+        else:
+            f = faces.with_capture(capture_focal, distances)
+        i = f.default if face_index is None else face_index
+        prepared = f.prepare(i, progress, is_cancelled)
+        f.prepare_all([j for j in also if j != i and j in f.usable], progress, is_cancelled)
+        return f, prepared
+
+    return job
+
+
+def _faces_job(faces, indices):
+    """Fit the faces ``indices`` of a photo (app.faces.PhotoFaces) that are not fitted yet."""
+    def job(progress, is_cancelled):
+        return faces.prepare_all(indices, progress, is_cancelled)
 
     return job
 
@@ -91,7 +112,8 @@ class EditSession(QObject):
     """State of the open photo and its background work. Lives in the GUI thread."""
 
     photoLoaded = Signal(object)  # LoadedPhoto
-    prepared = Signal(object)  # app.pipeline.Prepared
+    prepared = Signal(object)  # app.pipeline.Prepared of the face edited
+    facesReady = Signal(object)  # list of app.pipeline.Prepared: the faces prepare_faces asked for
     frameReady = Signal(object)  # workers.Frame
     meshFrameReady = Signal(object)  # workers.MeshFrame
     progress = Signal(float, str)
@@ -109,13 +131,18 @@ class EditSession(QObject):
         super().__init__(parent)
         self.loaded: LoadedPhoto | None = None
         self.current: object | None = None  # Prepared of the open photo, None while preparing
-        self.face_index: int | None = None
+        self.faces = None  # app.faces.PhotoFaces of the open photo (every face; each fitted when first needed)
+        self.face_index: int | None = None  # the face edited (the sliders'); None: the largest
         self.capture_focal: float | None = None  # user overrides (None: estimate)
-        self.distance_cm: float | None = None
+        self.distances: dict[int, float] = {}  # per face, the capture distance the user gave (cm)
+        # The window's: the faces with an edit of their own (fitted again with the face edited when the capture
+        # camera or the backend changes), and the other faces' edits drawn with the edited one, (Prepared, View) each.
+        self.edited_faces: Callable[[], list[int]] = lambda: []
+        self.other_edits: Callable[[], tuple] = lambda: ()
         self.backend: Backend = LANDMARK  # what the open photo is fitted with
         # Asked (in this thread) when a photo has loaded: the backend to fit it with. The window's may ask the user.
         self.choose_backend: Callable[[], Backend] = lambda: LANDMARK
-        self._previous: tuple[object, Backend] | None = None  # the fit a refit replaces, until it is done
+        self._previous: tuple[object, Backend, object] | None = None  # the fit a refit replaces, until it is done
         self.generation = 0
         self._job: Worker | None = None
         self._workers: set[Worker] = set()
@@ -173,10 +200,18 @@ class EditSession(QObject):
         previous, self._previous = self._previous, None
         if previous is None or self.loaded is None or previous[0].photo is not self.loaded.photo:
             return False
-        self.backend = previous[1]
+        self.backend, self.faces = previous[1], previous[2]
         self._set_current(previous[0])
         self.prepared.emit(previous[0])
         return True
+
+    @property
+    def distance_cm(self) -> float | None:
+        """The capture distance the user gave for the edited face (None: estimated)."""
+        return self.distances.get(self.face_index) if self.face_index is not None else None
+
+    def _also(self) -> list[int]:
+        return [i for i in self.edited_faces() if i != self.face_index]
 
     def open(self, path: str | Path, data: bytes | None = None) -> None:
         """Open the photo at ``path``, or the one in ``data`` (its bytes; ``path`` names it: no file yet)."""
@@ -184,24 +219,66 @@ class EditSession(QObject):
 
     def reprepare(self, *, face_index: int | None = None, capture_focal: float | None = None,
                   distance_cm: float | None = None) -> None:
-        """Analyse the open photo again with another face or capture camera (the photo is not reloaded)."""
+        """Analyse the open photo again with another capture camera (``distance_cm``: face ``face_index``'s);
+        the photo is not reloaded nor its faces found again, and the other faces with an edit are fitted again
+        with it."""
         if self.loaded is None:
             return
-        self.face_index, self.capture_focal, self.distance_cm = face_index, capture_focal, distance_cm
+        distances = {i: cm for i, cm in self.distances.items() if i != face_index}
+        if distance_cm is not None and face_index is not None:
+            distances[face_index] = distance_cm
+        self.face_index, self.capture_focal, self.distances = face_index, capture_focal, distances
+        also = self._also()
         self._set_current(None)
-        self._start(_prepare_job(self.loaded.photo, face_index, capture_focal, distance_cm, self.backend), "prepare",
-                    self._on_prepared)
+        self._start(_prepare_job(self.loaded.photo, face_index, capture_focal, distances, self.backend, self.faces, also),
+                    "prepare", self._on_prepared)
+
+    def select_face(self, index: int) -> bool:
+        """Edit face ``index``: at once (True) when it is fitted already, else once it is (a job; False)."""
+        if self.loaded is None or self.faces is None:
+            return False
+        known = self.faces.prepared(index)
+        self.face_index = index
+        if known is not None:
+            self.cancel(quiet=True)
+            self._set_current(known)
+            self.prepared.emit(known)
+            return True
+        self._set_current(None, keep=True)
+        self._start(_prepare_job(self.loaded.photo, index, self.capture_focal, self.distances, self.backend, self.faces),
+                    "prepare", self._on_prepared)
+        return False
+
+    def prepare_faces(self, indices: list[int]) -> bool:
+        """Fit the faces ``indices`` (those not fitted yet, in a job with progress and Cancel); ``facesReady``
+        follows with their Prepared. True when they are all fitted already (``facesReady`` is emitted at once)."""
+        if self.faces is None:
+            return False
+        if all(self.faces.prepared(i) is not None for i in indices):
+            self.facesReady.emit(self.faces.prepare_all(indices))
+            return True
+        self._start(_faces_job(self.faces, list(indices)), "faces", self._on_faces)
+        return False
+
+    @Slot(object)
+    def _on_faces(self, prepared: list) -> None:
+        if not self._is_current():
+            return
+        self._job = None
+        self.idle.emit()
+        self.facesReady.emit(prepared)
 
     def refit(self, backend: Backend) -> None:
         """Fit the open photo again with ``backend`` (same face and capture camera). Until the new fit is ready
         the old one is kept: a Cancel or a failure gives it back."""
         if self.loaded is None:
             return
-        previous = (self.current, self.backend) if self.current is not None else None
+        previous = (self.current, self.backend, self.faces) if self.current is not None else None
         self.backend = backend
+        also = self._also()
         self._set_current(None)
-        self._start(_prepare_job(self.loaded.photo, self.face_index, self.capture_focal, self.distance_cm, backend),
-                    "prepare", self._on_prepared)
+        self._start(_prepare_job(self.loaded.photo, self.face_index, self.capture_focal, self.distances, backend,
+                                 None, also), "prepare", self._on_prepared)
         self._previous = previous  # (after _start: its quiet cancel of the job in flight forgets any earlier one)
 
     def export_mesh(self, path: Path) -> None:
@@ -229,7 +306,8 @@ class EditSession(QObject):
             return
         self._job = None
         self.loaded = loaded
-        self.face_index = self.capture_focal = self.distance_cm = None
+        self.face_index = self.capture_focal = self.faces = None
+        self.distances = {}
         self._set_current(None)
         self.photoLoaded.emit(loaded)
         self.backend = self.choose_backend()  # (may ask the user: another photo may have been opened meanwhile)
@@ -237,11 +315,13 @@ class EditSession(QObject):
             self._start(_prepare_job(loaded.photo, None, None, None, self.backend), "prepare", self._on_prepared)
 
     @Slot(object)
-    def _on_prepared(self, prepared) -> None:
+    def _on_prepared(self, result) -> None:
         if not self._is_current():
             return
         self._job = None
         self._previous = None
+        self.faces, prepared = result
+        self.face_index = prepared.analysis.faces.chosen
         self._set_current(prepared)
         self.idle.emit()
         self.prepared.emit(prepared)
@@ -263,11 +343,11 @@ class EditSession(QObject):
             w.wait()
             self._workers.discard(w)
 
-    def _set_current(self, prepared) -> None:
+    def _set_current(self, prepared, keep: bool = False) -> None:
         self.current = prepared
         self.generation += 1
         self._last_request = self._last_mesh = None
-        self.render_thread.set_prepared(prepared, self.generation)
+        self.render_thread.set_prepared(prepared, self.generation, keep)
         original = None if self.loaded is None else self.loaded.original
         self.identity_thread.set_prepared(prepared, self.generation, original, self.preview_scale)
 
@@ -278,12 +358,13 @@ class EditSession(QObject):
         to render or it was just asked for."""
         if self.current is None:
             return False
-        key = (self.generation, view, draft, full)
+        others = self.other_edits()  # the other faces' edits, drawn with this one
+        key = (self.generation, view, draft, full, tuple((id(p), v) for p, v in others))
         if key == self._last_request:
             return False
         self._last_request = key
         self._seq += 1
-        self.render_thread.request(RenderRequest(self._seq, self.generation, view, draft, full))
+        self.render_thread.request(RenderRequest(self._seq, self.generation, view, draft, full, tuple(others)))
         return True
 
     @property
@@ -331,14 +412,15 @@ class EditSession(QObject):
             self.meshFrameReady.emit(frame)
 
     def export(self, view: View, out_path: Path, jpeg_quality: int | str, overwrite: bool) -> None:
-        """Export ``view`` at full resolution; ``jpeg_quality`` 1..100 or "original"."""
+        """Export ``view`` at full resolution, with every other face's edit; ``jpeg_quality`` 1..100 or "original"."""
         if self.current is None:
             return
         self._exporting = True
         self.busy.emit(f"Exporting {Path(out_path).name} at full resolution")
         quality = jpeg_quality if isinstance(jpeg_quality, str) else int(jpeg_quality)
         sha = None if self.loaded is None else self.loaded.sha256
-        self.render_thread.export(ExportRequest(self.generation, view, Path(out_path), quality, overwrite, sha))
+        self.render_thread.export(ExportRequest(self.generation, view, Path(out_path), quality, overwrite, sha,
+                                                tuple(self.other_edits())))
 
     @property
     def exporting(self) -> bool:

@@ -68,16 +68,31 @@ class CaptureCommand(QUndoCommand):
 
 
 class FaceCommand(QUndoCommand):
-    """Switch the edited face of a group photo: ``old`` and ``new`` are (face index, View), the face and
-    the view it is edited with. Undo goes back to the old face with its own view (re-analyses), so the
-    view steps below this one on the stack always meet the face they were made on."""
+    """Switch the edited face of a group photo from face ``old`` to face ``new`` (indices from the left). Each
+    face keeps its own view, so undo goes back to the old face with its edit as it is then; the view steps
+    below this one on the stack always meet the face they were made on."""
 
-    def __init__(self, old: tuple[int, View], new: tuple[int, View], apply: Callable[[int, View], None]):
-        super().__init__(f"Edit face {new[0] + 1}")
+    def __init__(self, old: int, new: int, apply: Callable[[int], None]):
+        super().__init__(f"Edit face {new + 1}")
         self.old, self.new, self._apply = old, new, apply
 
     def redo(self) -> None:
-        self._apply(*self.new)
+        self._apply(self.new)
 
     def undo(self) -> None:
-        self._apply(*self.old)
+        self._apply(self.old)
+
+
+class FaceViewsCommand(QUndoCommand):
+    """Change the views of several faces at once (Undistort All Faces): ``old`` and ``new`` map face index ->
+    View; ``apply(views)`` shows them."""
+
+    def __init__(self, text: str, old: dict[int, View], new: dict[int, View], apply: Callable[[dict], None]):
+        super().__init__(text)
+        self.old, self.new, self._apply = dict(old), dict(new), apply
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)

@@ -96,11 +96,14 @@ class ImageViewer(QWidget):
     def result_array(self) -> np.ndarray | None:
         return None if self._after is None else self._after[0]
 
-    def set_faces(self, ovals: list[np.ndarray], chosen: int, picking: bool, usable: list[bool] | None = None) -> None:
+    def set_faces(self, ovals: list[np.ndarray], chosen: int, picking: bool, usable: list[bool] | None = None,
+                  edited: list[bool] | None = None) -> None:
         """Outline faces ((n, 2) photo-pixel polygons); ``picking``: a click on one picks it; ``usable``: per
-        face, whether it can be edited (the others are drawn dotted in red)."""
+        face, whether it can be edited (the others are drawn dotted in red); ``edited``: per face, whether it
+        has an edit of its own (its number tag gets a check mark)."""
         self._faces = [QPolygonF([QPointF(float(x), float(y)) for x, y in oval]) for oval in ovals]
         self._usable = list(usable) if usable is not None else [True] * len(ovals)
+        self._edited = list(edited) if edited is not None else [False] * len(ovals)
         self._chosen, self._picking = chosen, picking
         self.update()
 
@@ -322,12 +325,17 @@ class ImageViewer(QWidget):
             p.setBrush(QColor(255, 255, 255, 40) if i == self._hover and usable else Qt.BrushStyle.NoBrush)
             p.drawPolygon(wpoly)
             r = wpoly.boundingRect()
-            tag = QRectF(r.center().x() - 12, r.top() - 30, 24, 24)
+            edited = i < len(getattr(self, "_edited", ())) and self._edited[i]
+            half = 20 if edited else 12  # an edited face's tag: a pill with a check mark
+            tag = QRectF(r.center().x() - half, r.top() - 30, 2 * half, 24)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(colour)
-            p.drawEllipse(tag)
+            if edited:
+                p.drawRoundedRect(tag, 12, 12)
+            else:
+                p.drawEllipse(tag)
             p.setPen(self._colour("tag_text"))
-            p.drawText(tag, Qt.AlignmentFlag.AlignCenter, str(i + 1))
+            p.drawText(tag, Qt.AlignmentFlag.AlignCenter, f"{i + 1} \u2713" if edited else str(i + 1))
 
     def _divider_x(self) -> float:
         return self.to_widget(QPointF(self._split_at * self._size[0], 0)).x()

@@ -136,6 +136,7 @@ class RenderRequest:
     view: View
     draft: bool
     full: bool = False
+    others: tuple = ()  # the other faces' edits of a group photo, drawn with this one: (Prepared, View) each
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class ExportRequest:
     jpeg_quality: int | str  # 1..100, or "original"
     overwrite: bool
     input_sha256: str | None = None  # of the photo's file as it was opened
+    others: tuple = ()  # the other faces' edits, written into the same image: (Prepared, View) each
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ class Frame:
 class _SetPrepared:
     prepared: Any
     generation: int
+    keep: bool = False  # prepared None: keep the renderers of the photo's faces (another face is being fitted)
 
 
 class RenderThread(QThread):
@@ -211,9 +214,10 @@ class RenderThread(QThread):
 
     # -- GUI thread side -----------------------------------------------------------------------------
 
-    def set_prepared(self, prepared, generation: int) -> None:
-        """Replace the renderer (``prepared=None`` releases it); requests for older generations are dropped."""
-        self._put(_SetPrepared(prepared, generation))
+    def set_prepared(self, prepared, generation: int, keep: bool = False) -> None:
+        """Render the face ``prepared`` now (its renderer is made or found again; ``prepared=None`` releases every
+        renderer, unless ``keep``); requests for older generations are dropped."""
+        self._put(_SetPrepared(prepared, generation, keep))
 
     def request(self, req: RenderRequest) -> None:
         """Render ``req`` when the thread is free; a newer request replaces it if it has not started."""
@@ -253,6 +257,7 @@ class RenderThread(QThread):
             self.failed.emit(f"Rendering is not available on this computer: {e}")
             return
         renderer, generation = None, -1
+        faces = None  # app.group.FaceRenderers: a renderer per face of the open photo
         self._mesh_scene = None
         try:
             while True:
@@ -269,27 +274,30 @@ class RenderThread(QThread):
                         item, self._pending_mesh = self._pending_mesh, None
                 if isinstance(item, _SetPrepared):
                     self._release_mesh_scene()
-                    if renderer is not None:
-                        renderer.release()
-                        renderer = None
+                    renderer = None  # (the face's renderer is kept while its photo is open: another face comes back to it)
                     generation = item.generation
+                    if item.prepared is None and not item.keep and faces is not None:
+                        faces.release()
                     if item.prepared is not None:
-                        renderer = self._guard(lambda: self._new_renderer(item.prepared, ctx), self.failed)
+                        if faces is None:
+                            faces = self._guard(lambda: self._new_renderers(ctx), self.failed)
+                        if faces is not None:
+                            renderer = self._guard(lambda: faces.renderer(item.prepared), self.failed)
                     _return_freed_memory()
                 elif renderer is None or item.generation != generation:
                     if isinstance(item, ExportRequest):
                         self.export_failed.emit("The photo changed before the export could start; nothing was written.")
                 elif isinstance(item, RenderRequest):
-                    self._guard(lambda: self._render(renderer, item), self.failed)
+                    self._guard(lambda: self._render(faces, renderer, item), self.failed)
                 elif isinstance(item, MeshRequest):
                     self._guard(lambda: self._render_mesh(renderer, item), self.failed)
                 else:
-                    self._guard(lambda: self._export(renderer, item), self.export_failed)
+                    self._guard(lambda: self._export(faces, renderer, item), self.export_failed)
                     _return_freed_memory()
         finally:
             self._release_mesh_scene()
-            if renderer is not None:
-                renderer.release()
+            if faces is not None:
+                faces.release()
             ctx.release()
 
     @staticmethod
@@ -301,14 +309,14 @@ class RenderThread(QThread):
             return None
 
     @staticmethod
-    def _new_renderer(prepared, ctx):
-        from super_gui.app.pipeline import PortraitRenderer
+    def _new_renderers(ctx):
+        from super_gui.app.group import FaceRenderers
 
-        return PortraitRenderer(prepared, ctx=ctx)
+        return FaceRenderers(ctx=ctx)
 
-    def _render(self, renderer, req: RenderRequest) -> None:
+    def _render(self, faces, renderer, req: RenderRequest) -> None:
         t = time.perf_counter()
-        out = renderer.render(req.view, draft=req.draft, full=req.full)
+        out = faces.render([(renderer.prepared, req.view), *req.others], draft=req.draft, full=req.full)
         image = to_uint8(out.image)  # a 16-bit photo at full scale comes in its own dtype
         coverage = None
         head = renderer.prepared.head
@@ -335,20 +343,21 @@ class RenderThread(QThread):
             self._mesh_scene.release()
             self._mesh_scene = None
 
-    def _export(self, renderer, req: ExportRequest) -> None:
+    def _export(self, faces, renderer, req: ExportRequest) -> None:
         from super_gui.app.edit import write_edit
         from super_gui.app.pipeline import check_view
 
         t0 = time.perf_counter()
         prepared = renderer.prepared
-        check_view(req.view, prepared.analysis.focal.focal_35mm)
+        for p, v in [(prepared, req.view), *req.others]:
+            check_view(v, p.analysis.focal.focal_35mm)
         timings = dict(prepared.timings_s)
         t = time.perf_counter()
-        rendered = renderer.render(req.view, full=True)
+        rendered = faces.render([(prepared, req.view), *req.others], full=True)
         timings["render"] = time.perf_counter() - t
         # The sidecar names the bytes the edit was made from (hashed when the photo was opened), not whatever
         # is at the path now: the original may have been moved, deleted or replaced since.
         report = write_edit(prepared, rendered.image, req.view, req.out_path, command="editor",
                             jpeg_quality=req.jpeg_quality, overwrite=req.overwrite, timings=timings, started=t0,
-                            input_sha256=req.input_sha256)
+                            input_sha256=req.input_sha256, others=list(req.others))
         self.exported.emit(report)

@@ -5,7 +5,8 @@ the face is first drawn; the photo at each scale is shared) on the thread that o
 :meth:`FaceRenderers.render` draws a list of (face, view) edits: one edited face is exactly the single-face
 render; several are each rendered in their own window and laid from the farthest face to the nearest
 (:func:`~super_gui.core.paste.paste_over`: nearer faces cover farther ones where they overlap), and every
-pixel outside all edited regions is the input's, bit for bit. No Qt.
+pixel outside all edited regions is the input's, bit for bit. In previews the faces other than the first
+(the one whose sliders move) are settled renders kept from frame to frame. No Qt.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class FaceRenderers:
         self._photo = None
         self._base: dict = {}
         self._renderers: dict[int, tuple[Prepared, PortraitRenderer]] = {}
+        # The other faces' settled preview windows, by (face, view): a drag of one face renders only that face
+        self._windows: dict[tuple[int, View], tuple] = {}
 
     def renderer(self, prepared: Prepared) -> PortraitRenderer:
         """The renderer of ``prepared`` (made on first use; a face of another photo releases the others)."""
@@ -61,6 +64,8 @@ class FaceRenderers:
         keep = {id(p) for p in prepared}
         for key in [k for k in self._renderers if k not in keep]:
             self._renderers.pop(key)[1].release()
+        for key in [k for k in self._windows if k[0] not in keep]:
+            del self._windows[key]
 
     def render(self, edits: Sequence[Edit], *, full: bool = False, draft: bool = False) -> Rendered:
         """The photo with every face of ``edits`` (the first: the primary face, whose view the result names)
@@ -79,7 +84,7 @@ class FaceRenderers:
         image = base.copy()
         timings: dict[str, float] = {"faces": float(len(changed))}
         for p, v in farthest_first(changed):
-            window = self.renderer(p).render_window(v, full=full, draft=draft)
+            window = self._window(p, v, full, draft, primary=p is primary)
             if window is None:
                 continue
             crop, (ox, oy), t = window
@@ -91,7 +96,21 @@ class FaceRenderers:
         timings["total"] = time.perf_counter() - t0
         return Rendered(image, scale, view, timings)
 
+    def _window(self, p: Prepared, v: View, full: bool, draft: bool, primary: bool):
+        """Face ``p``'s rendered window for ``v``. The other faces' (not the primary's) preview windows are
+        settled renders kept from frame to frame: while the primary face's slider moves, only it is drawn."""
+        if primary or full:
+            return self.renderer(p).render_window(v, full=full, draft=draft)
+        key = (id(p), v)
+        if key not in self._windows:
+            for k in [k for k in self._windows if k[0] == id(p)]:  # one view per face
+                del self._windows[k]
+            window = self.renderer(p).render_window(v)
+            self._windows[key] = window if window is None else (window[0], window[1], {})
+        return self._windows[key]
+
     def release(self) -> None:
         for _, r in self._renderers.values():
             r.release()
         self._renderers.clear()
+        self._windows.clear()

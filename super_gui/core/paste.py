@@ -27,14 +27,14 @@ def paste_over(image: np.ndarray, original: np.ndarray, crop: np.ndarray, ox: in
     top = 65535.0 if wide else 255.0
     for rows in strips(h, w):
         c = crop[rows][:, :w]
-        a = c[..., 3]
-        touched = a > 0
-        if not touched.any():
-            continue
         r, b = region[rows], before[rows]
-        rgb = c[..., :3][touched].astype(np.float32)
+        touched = c[..., 3:4] > 0
+        if np.array_equal(r, b):  # no other face laid here yet: the window's own pixels (a single face's paste)
+            np.copyto(r, c[..., :3].astype(np.uint16) * 257 if wide else c[..., :3], where=touched)
+            continue
+        keep = 1.0 - c[..., 3:4].astype(np.float32) / 255.0
+        rgb = c[..., :3].astype(np.float32)
         if wide:
             rgb *= 257.0
-        keep = (1.0 - a[touched].astype(np.float32) / 255.0)[:, None]
-        other = r[touched].astype(np.float32) - b[touched].astype(np.float32)  # what farther faces changed
-        r[touched] = np.clip(np.rint(rgb + other * keep), 0.0, top).astype(image.dtype)
+        laid = rgb + (r.astype(np.float32) - b.astype(np.float32)) * keep  # over what farther faces changed
+        np.copyto(r, np.clip(np.rint(laid), 0.0, top).astype(image.dtype), where=touched)

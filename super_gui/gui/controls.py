@@ -212,9 +212,9 @@ class ViewControls(QWidget):
         self.reset = QPushButton("&Reset")
         self.reset.setToolTip("Back to the photo as taken.")
         buttons.addWidget(self.undistort, 2)
-        buttons.addWidget(self.undistort_all, 2)
         buttons.addWidget(self.reset, 1)
         g.addLayout(buttons, 1, 0, 1, 3)
+        g.addWidget(self.undistort_all, 2, 0, 1, 3)  # (under Undistort: the panel is narrow)
         layout.addWidget(lens)
 
         capture = self.capture_box = QGroupBox("Capture camera (estimated)")

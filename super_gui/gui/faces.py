@@ -116,8 +116,8 @@ class FacePickMixin:
         n = len(faces.usable_indices)
         if n < 2:
             return "Ready." + (f" {len(faces.faces)} faces; the others cannot be edited." if len(faces.faces) > 1 else "")
-        return (f"Editing face {faces.chosen + 1} of {n}: click a face or press Tab to edit another; "
-                "Undistort All Faces fixes every one.")
+        return (f"Editing face {faces.chosen + 1} ({n} faces can be edited): click a face or press Tab to edit "
+                "another; Undistort All Faces fixes every one.")
 
     def _on_face_picked(self, index: int) -> None:
         if self.session.current is None or self.session.running:

@@ -107,8 +107,9 @@ def _grace_edit(tmp_path, grace_jpg, monkeypatch, capfd, photos):
         raise MemoryError()
 
     monkeypatch.setattr(export_mod, "_pil_rgb", no_memory)
+    # --jobs 1: the batch in this process, where the stand-in for running out of memory is in place
     rc = main(["edit", *map(str, photos), "-o", str(tmp_path / "out") + ("/" if len(photos) > 1 else ".jpg"),
-               "--yaw", "5"])
+               "--yaw", "5", "--jobs", "1"])
     return rc, capfd.readouterr().err
 
 

@@ -106,7 +106,9 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, PresentMixin, SelfieM
         self._build_status_bar()
         self.actions_by_name = build_menus(self)
         self._init_faces()  # each face's own edit, Tab through faces, Undistort All Faces
-        self.watch_cameras()  # File > Take a Selfie… is on only with a camera
+        # File > Take a Selfie… is on only with a camera: asked when the File menu first opens (or presentation
+        # starts), not here: Qt Multimedia's start-up next to the render thread's GL start-up could hang.
+        self.menuBar().actions()[0].menu().aboutToShow.connect(self.watch_cameras)
         self.setAcceptDrops(True)
         self.setMinimumSize(820, 560)
         self.setWindowTitle("super_gui")

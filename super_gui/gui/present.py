@@ -197,6 +197,7 @@ class PresentMixin:
     def enter_presentation(self) -> None:
         if self.presenting:
             return
+        self.watch_cameras()  # (the panel's Take a Selfie follows that action)
         if self._present_panel is None:
             self._present_panel = PresentPanel(self)
             self.controls.layout().insertWidget(0, self._present_panel)

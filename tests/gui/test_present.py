@@ -105,6 +105,7 @@ def test_f11_presents_and_esc_puts_the_window_back_exactly(qtbot, ready):
     w.viewer.set_zoom(2.0)
     w.set_view(View(5.0, 0.0, 60.0))
     wait_frame(qtbot, w, w.view)
+    w.watch_cameras()  # (what a camera allows is asked once, when the File menu or presentation first needs it)
     before = _window_state(w)
 
     qtbot.keyClick(w.viewer, Qt.Key.Key_F11)

@@ -142,3 +142,13 @@ def test_qt_multimedia_source_hands_on_the_sinks_frames(qtbot):
     assert len(got) == 1 and got[0].size() == image.size() and got[0].pixel(3, 3) == image.pixel(3, 3)
     source.start()  # a null device: it fails, it does not crash
     source.stop()
+
+
+def test_cameras_are_asked_for_when_the_file_menu_opens_not_at_start(window, monkeypatch):
+    """Qt Multimedia starts only when it is needed: its start-up beside the render thread's GL start-up could hang."""
+    assert getattr(window, "_media_devices", None) is None
+    monkeypatch.setattr(selfie, "camera_unavailable", lambda: NO_CAMERA)
+    window.frame_source_factory = None
+    window.menuBar().actions()[0].menu().aboutToShow.emit()
+    a = window.actions_by_name["selfie"]
+    assert not a.isEnabled() and a.statusTip() == NO_CAMERA

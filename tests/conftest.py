@@ -102,3 +102,11 @@ def overlapping_faces(rgb: np.ndarray, gap: int = 200, far_scale: float = 0.75) 
     canvas[h - far.shape[0] :, : far.shape[1]] = far
     canvas[:, gap:] = canvas[:, gap:] * (1.0 - mask) + rgb * mask
     return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def tiny_eg3d_checkpoint(tmp_path_factory) -> Path:
+    """A tiny EG3D generator pickled as NVIDIA's checkpoints are (tests/inversion/eg3d/nvidia_format.py)."""
+    from tests.inversion.eg3d import nvidia_format
+
+    return nvidia_format.write_tiny_checkpoint(tmp_path_factory.mktemp("tiny_eg3d"), seed=3)

@@ -18,20 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.inversion.eg3d import nvidia_format
 from tests.test_cli import ROOT
 
 STEPS = "2"  # 5 steps of the tiny generator: a few seconds on a CPU
 
 
 @pytest.fixture(scope="module")
-def tiny_pkl(tmp_path_factory) -> Path:
-    """A tiny EG3D generator pickled as NVIDIA's checkpoints are (~0.5 MB, ~2 s to write)."""
-    d = tmp_path_factory.mktemp("tiny_eg3d")
-    standins = nvidia_format.write_standins(d / "standins")
-    pkl = d / "tiny.pkl"
-    nvidia_format.run_in_standins(standins, str(pkl), str(d / "ref.safetensors"), "3", "tiny", script="build_mirror.py")
-    return pkl
+def tiny_pkl(tiny_eg3d_checkpoint) -> Path:
+    return tiny_eg3d_checkpoint
 
 
 def _cuda() -> bool:

@@ -15,18 +15,13 @@ from super_gui.core.camera import View
 from super_gui.gui.preferences import (InversionSettings, PreferencesDialog, load_inversion_settings,
                                        save_inversion_settings)
 from tests.gui.conftest import wait_frame, wait_ready
-from tests.inversion.eg3d import nvidia_format
 
 NO_CUDA = (False, "PyTorch finds no CUDA GPU on this computer.")
 
 
 @pytest.fixture(scope="module")
-def tiny_pkl(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("tiny_eg3d")
-    standins = nvidia_format.write_standins(d / "standins")
-    pkl = d / "tiny.pkl"
-    nvidia_format.run_in_standins(standins, str(pkl), str(d / "ref.safetensors"), "3", "tiny", script="build_mirror.py")
-    return pkl
+def tiny_pkl(tiny_eg3d_checkpoint) -> Path:
+    return tiny_eg3d_checkpoint
 
 
 @pytest.fixture

@@ -470,3 +470,12 @@ save_file(ref, out_ref)
 
 _FILES["training/networks_stylegan2.py"] = NETWORKS_STYLEGAN2
 _SCRIPTS["build_mirror.py"] = MIRROR_SCRIPT
+
+
+def write_tiny_checkpoint(folder: Path, seed: int = 3) -> Path:
+    """``folder/tiny.pkl``: loader.CONFIGS' tiny generator (random weights from ``seed``) pickled as NVIDIA's
+    checkpoints are, in a subprocess with the stand-ins (~0.5 MB, ~2 s to write)."""
+    standins = write_standins(folder / "standins")
+    pkl = folder / "tiny.pkl"
+    run_in_standins(standins, str(pkl), str(folder / "ref.safetensors"), str(seed), "tiny", script="build_mirror.py")
+    return pkl

@@ -30,11 +30,7 @@ from . import nvidia_format
 
 @pytest.fixture(scope="module")
 def tiny_pkl(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("tiny_eg3d")
-    standins = nvidia_format.write_standins(d / "standins")
-    pkl = d / "tiny.pkl"
-    nvidia_format.run_in_standins(standins, str(pkl), str(d / "ref.safetensors"), "5", "tiny", script="build_mirror.py")
-    return pkl
+    return nvidia_format.write_tiny_checkpoint(tmp_path_factory.mktemp("tiny_eg3d"), seed=5)
 
 
 @pytest.fixture(scope="module")

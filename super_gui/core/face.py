@@ -11,11 +11,14 @@ Must not: import Qt, touch files, or keep a reference to the photo.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import sys
 import threading
 import time
+import types
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -202,8 +205,56 @@ def _mp_models():
     return _models["detector"], _models["mesh"], _models["seg"]
 
 
+# What ``import mediapipe`` runs and super_gui never calls: the drawing helpers (they import matplotlib.pyplot),
+# the other solutions and the Tasks API: ~0.6 s of the ~0.8 s that import takes. They load on first use instead.
+# (module name, file under the mediapipe package; a package's file is its __init__.py)
+_UNUSED_MEDIAPIPE = tuple((f"mediapipe.python.solutions.{m}", f"python/solutions/{m}.py")
+                          for m in ("drawing_utils", "drawing_styles", "hands", "holistic", "objectron", "pose")) + (
+    ("mediapipe.tasks", "tasks/__init__.py"), ("mediapipe.tasks.python", "tasks/python/__init__.py"))
+
+
+class _LoadedOnFirstUse(types.ModuleType):
+    """A module whose code runs when one of its names is first asked for (the import system's own look-ups,
+    ``__spec__``, ``__path__`` and the like, find them set already and do not run it)."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self.__class__ = types.ModuleType  # a plain module from now on (and while its code runs)
+        self.__spec__.loader.exec_module(self)
+        return getattr(self, name)
+
+
+def import_mediapipe():
+    """``import mediapipe``, with the parts super_gui never uses (:data:`_UNUSED_MEDIAPIPE`) loaded on first
+    use rather than at import, so ``mp.solutions.drawing_utils`` and the rest still work when asked for. Falls
+    back to the plain import for any file not where mediapipe 0.10.21 keeps it."""
+    if "mediapipe" not in sys.modules:
+        spec = importlib.util.find_spec("mediapipe")  # (finds the package without importing it)
+        root = Path(spec.submodule_search_locations[0]) if spec is not None and spec.submodule_search_locations else None
+        for name, file in _UNUSED_MEDIAPIPE if root is not None else ():
+            path = root / file
+            if name in sys.modules or not path.is_file():
+                continue
+            package = [str(path.parent)] if path.name == "__init__.py" else None
+            module = _LoadedOnFirstUse(name)
+            module.__spec__ = importlib.util.spec_from_file_location(name, path, submodule_search_locations=package)
+            module.__loader__, module.__file__ = module.__spec__.loader, str(path)
+            if package is not None:
+                module.__path__ = package
+            sys.modules[name] = module
+    import mediapipe as mp
+
+    for name, _ in _UNUSED_MEDIAPIPE:  # (the import found them in sys.modules, so it did not bind them)
+        parent, _, short = name.rpartition(".")
+        module, outer = sys.modules.get(name), sys.modules.get(parent)
+        if module is not None and outer is not None and short not in vars(outer):
+            setattr(outer, short, module)
+    return mp
+
+
 def _build_models() -> None:
-    import mediapipe as mp  # slow import (~0.7 s): only when a photo is analysed
+    mp = import_mediapipe()  # slow import (~0.25 s): only when a photo is analysed
 
     # The full-range detector finds small faces too (group photos); Face Mesh then runs on a crop
     # around each detection, where its own short-range detector sees one large face.

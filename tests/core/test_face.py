@@ -72,3 +72,29 @@ def test_iris_landmarks_are_the_pupils(grace_rgb):
     for iris, corners in ((IRIS_A, (33, 133)), (IRIS_B, (362, 263))):
         a, b = f.landmarks[corners[0], 0], f.landmarks[corners[1], 0]
         assert min(a, b) < f.landmarks[iris, 0] < max(a, b)
+
+
+def test_mediapipe_import_leaves_out_what_super_gui_never_uses():
+    """The graphs are built without importing matplotlib (MediaPipe's drawing helpers) or the Tasks API;
+    those still load, whole, when something asks for them (a fresh process: the test session may have them)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from super_gui.core.face import warm_up\n"
+        "warm_up()\n"
+        "assert 'matplotlib' not in sys.modules and 'mediapipe.tasks.python.vision' not in sys.modules\n"
+        "assert 'Holistic' not in vars(sys.modules['mediapipe.python.solutions.holistic'])  # (not run yet)\n"
+        "import mediapipe as mp\n"
+        "assert callable(mp.solutions.drawing_utils.draw_landmarks) and 'matplotlib' in sys.modules\n"
+        "assert mp.solutions.drawing_styles.get_default_face_mesh_contours_style()\n"
+        "assert mp.solutions.pose.PoseLandmark.NOSE == 0 and mp.solutions.holistic.Holistic\n"
+        "assert mp.tasks.vision.FaceLandmarker and mp.tasks.BaseOptions\n"
+        "from mediapipe.tasks.python import audio\n"
+        "from mediapipe.python.solutions import hands\n"
+        "assert audio.AudioClassifier and hands.HandLandmark and mp.solutions.hands is hands\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

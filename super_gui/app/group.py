@@ -67,16 +67,17 @@ class FaceRenderers:
         for key in [k for k in self._windows if k[0] not in keep]:
             del self._windows[key]
 
-    def render(self, edits: Sequence[Edit], *, full: bool = False, draft: bool = False) -> Rendered:
+    def render(self, edits: Sequence[Edit], *, full: bool = False, draft: bool = False, draft_ratio: float = 1.0) -> Rendered:
         """The photo with every face of ``edits`` (the first: the primary face, whose view the result names)
-        in its view, at preview scale or at full resolution (``full``); ``draft`` as
-        :meth:`PortraitRenderer.render`. Renderers of faces not in ``edits`` are released."""
+        in its view, at preview scale or at full resolution (``full``); ``draft`` and ``draft_ratio`` as
+        :meth:`PortraitRenderer.render` (several edited faces: drag frames at the preview's resolution, where
+        the other faces' settled windows are kept). Renderers of faces not in ``edits`` are released."""
         primary, view = edits[0]
         changed = edited(edits)
         self.keep_only([primary, *(p for p, _ in changed)])
         if len(changed) <= 1:  # one face: the single-face render itself
             p, v = changed[0] if changed else edits[0]
-            out = self.renderer(p).render(v, full=full, draft=draft)
+            out = self.renderer(p).render(v, full=full, draft=draft, draft_ratio=draft_ratio)
             return out if out.view == view else dataclasses.replace(out, view=view)
         t0 = time.perf_counter()
         scale = 1.0 if full else self.renderer(primary).preview_scale
@@ -108,6 +109,13 @@ class FaceRenderers:
             window = self.renderer(p).render_window(v)
             self._windows[key] = window if window is None else (window[0], window[1], {})
         return self._windows[key]
+
+    def release_full_resolution(self) -> None:
+        """Free the full-resolution textures a stopped render left uploaded (a finished full-resolution render
+        frees its own; :func:`super_gui.render.tiles.cancellable`). Photos no larger than the preview keep theirs."""
+        for _, r in self._renderers.values():
+            if r.preview_scale != 1.0 and r.scene.has_scale(1.0):
+                r.scene.release_scale(1.0)
 
     def release(self) -> None:
         for _, r in self._renderers.values():

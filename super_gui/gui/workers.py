@@ -7,7 +7,11 @@
 * :class:`RenderThread` owns the GL context and the :class:`~super_gui.app.pipeline.PortraitRenderer`
   (GL is thread-affine: both are created, used and released on this thread only). Requests are small
   immutable objects; the newest render request replaces any pending one (latest request wins), while
-  commands (a new photo, an export) are all carried out, in order.
+  commands (a new photo, an export) are all carried out, in order. A full-resolution close-up (a
+  ``RenderRequest`` with ``full``, ~1-2 s at 12 MP) is drawn in pieces (:func:`super_gui.render.tiles.cancellable`)
+  and stops between two when anything else is asked for: a slider's frame is drawn at once, the close-up
+  is not shown half-done (the editor asks for it again when the view settles; after a command it is drawn
+  again by itself). Exports are never stopped.
 
 Only plain data crosses threads: numpy arrays, frozen dataclasses, dicts and strings. Exceptions become
 one plain sentence; GL objects never leave the render thread. Signals are connected to bound methods of
@@ -102,6 +106,9 @@ class Worker(QObject):
 
 
 RENDER_NICENESS = 4  # the render thread's (and software GL's) niceness above the GUI thread's
+# A stopped close-up leaves its full-resolution photo texture uploaded (a close-up asked again soon uses it);
+# it is freed once the render thread has had nothing to do for this long.
+RELEASE_IDLE_S = 1.5
 
 
 def lower_priority(niceness: int = RENDER_NICENESS) -> None:
@@ -137,6 +144,7 @@ class RenderRequest:
     draft: bool
     full: bool = False
     others: tuple = ()  # the other faces' edits of a group photo, drawn with this one: (Prepared, View) each
+    draft_ratio: float = 1.0  # a drag frame's resolution, as a fraction of the preview's (app.pipeline.draft_ratio)
 
 
 @dataclass(frozen=True)
@@ -211,6 +219,7 @@ class RenderThread(QThread):
         self._pending: RenderRequest | None = None
         self._pending_mesh: MeshRequest | None = None
         self._stopping = False
+        self.stopped_renders = 0  # close-ups stopped for something newer (read by tests and bench/detail_perf.py)
 
     # -- GUI thread side -----------------------------------------------------------------------------
 
@@ -259,20 +268,33 @@ class RenderThread(QThread):
         renderer, generation = None, -1
         faces = None  # app.group.FaceRenderers: a renderer per face of the open photo
         self._mesh_scene = None
+        self._left_full = False  # a stopped close-up left its full-resolution textures uploaded
         try:
             while True:
                 with self._cond:
-                    while not self._stopping and not self._commands and self._pending is None and self._pending_mesh is None:
-                        self._cond.wait()
+                    idle = False
+                    while not self._stopping and not self._waiting():
+                        if not self._left_full:
+                            self._cond.wait()
+                        elif not self._cond.wait(RELEASE_IDLE_S):
+                            idle = True
+                            break
                     if self._stopping:
                         break
-                    if self._commands:
+                    if idle:
+                        item = None
+                    elif self._commands:
                         item = self._commands.popleft()
                     elif self._pending is not None:
                         item, self._pending = self._pending, None
                     else:
                         item, self._pending_mesh = self._pending_mesh, None
-                if isinstance(item, _SetPrepared):
+                if item is None:  # idle, with a stopped close-up's textures still uploaded
+                    self._left_full = False
+                    if faces is not None:
+                        self._guard(faces.release_full_resolution, self.failed)
+                    _return_freed_memory()
+                elif isinstance(item, _SetPrepared):
                     self._release_mesh_scene()
                     renderer = None  # (the face's renderer is kept while its photo is open: another face comes back to it)
                     generation = item.generation
@@ -300,6 +322,15 @@ class RenderThread(QThread):
                 faces.release()
             ctx.release()
 
+    def _waiting(self) -> bool:
+        """Something is asked for (call with ``self._cond`` held, or from the render thread)."""
+        return bool(self._commands) or self._pending is not None or self._pending_mesh is not None
+
+    def _should_stop(self) -> bool:
+        """Between two pieces of a close-up: stop it, something else is asked for."""
+        with self._cond:
+            return self._stopping or self._waiting()
+
     @staticmethod
     def _guard(fn, signal):
         try:
@@ -316,7 +347,18 @@ class RenderThread(QThread):
 
     def _render(self, faces, renderer, req: RenderRequest) -> None:
         t = time.perf_counter()
-        out = faces.render([(renderer.prepared, req.view), *req.others], draft=req.draft, full=req.full)
+        edits = [(renderer.prepared, req.view), *req.others]
+        if req.full:  # a close-up: stopped between pieces when anything else is asked for
+            from super_gui.render.tiles import cancellable
+
+            try:
+                with cancellable(self._should_stop):
+                    out = faces.render(edits, draft=req.draft, full=True)
+            except Cancelled:
+                self._stopped(req)
+                return
+        else:
+            out = faces.render(edits, draft=req.draft, draft_ratio=req.draft_ratio)
         image = to_uint8(out.image)  # a 16-bit photo at full scale comes in its own dtype
         coverage = None
         head = renderer.prepared.head
@@ -327,6 +369,15 @@ class RenderThread(QThread):
         self.frame.emit(Frame(req.seq, req.generation, req.view, req.draft, image, out.scale, time.perf_counter() - t,
                               out.timings_s, coverage))
 
+    def _stopped(self, req: RenderRequest) -> None:
+        """``req`` (a close-up) was stopped: nothing is shown. Stopped for a command only (an export), it is
+        drawn again after it; for a newer frame (or the 3D view), the editor asks again when the view settles."""
+        self.stopped_renders += 1
+        self._left_full = True
+        with self._cond:
+            if self._pending is None and self._pending_mesh is None:
+                self._pending = req
+
     def _render_mesh(self, renderer, req: MeshRequest) -> None:
         from super_gui.render.mesh_view import MeshViewScene
 
@@ -335,7 +386,8 @@ class RenderThread(QThread):
             p = renderer.prepared
             inv, a = p.inversion, p.analysis
             self._mesh_scene = MeshViewScene(renderer.ctx, p.mesh, inv.texture, inv.origin, a.intrinsics, a.eye_midpoint)
-        image = self._mesh_scene.render(req.size, req.orbit, req.mode, renderer.camera(req.view))
+        # RGBX, as the framebuffer holds it (no RGBA -> RGB pass); the canvas converts it for Qt anyway
+        image = self._mesh_scene.render(req.size, req.orbit, req.mode, renderer.camera(req.view), channels=4)
         self.mesh_frame.emit(MeshFrame(req.seq, req.generation, image, time.perf_counter() - t))
 
     def _release_mesh_scene(self) -> None:

@@ -1,5 +1,5 @@
 #version 330
-// 0: the photo as texture, lightly shaded; 1: grey clay; 2: flat lines (wireframe is set on the context).
+// 0: the photo as texture, lightly shaded; 1: grey clay. (The wireframe is drawn with lines.vert/frag.)
 uniform sampler2D u_texture;
 uniform int u_mode;
 uniform vec3 u_light;  // towards the light, world space
@@ -11,9 +11,7 @@ void main() {
     float lambert = abs(dot(n, u_light));  // the mesh is one-sided: light both faces alike
     if (u_mode == 0) {
         f_color = vec4(texture(u_texture, v_uv).rgb * (0.75 + 0.25 * lambert), 1.0);
-    } else if (u_mode == 1) {
-        f_color = vec4(vec3(0.78, 0.76, 0.72) * (0.25 + 0.75 * lambert), 1.0);
     } else {
-        f_color = vec4(0.55, 0.78, 1.0, 1.0);
+        f_color = vec4(vec3(0.78, 0.76, 0.72) * (0.25 + 0.75 * lambert), 1.0);
     }
 }

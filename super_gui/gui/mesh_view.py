@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSizePolicy, QVBoxLayout, QWidget
 
 from super_gui.core.camera import View
@@ -19,6 +19,16 @@ from super_gui.render.mesh_view import MODES, Orbit
 from super_gui.gui.viewer import qimage_from_rgb
 
 MAX_RENDER_SIDE = 1280
+
+
+def qimage_from_frame(image: np.ndarray) -> QImage:
+    """A QImage (owning its pixels, 32-bit xRGB: what Qt paints fastest) of a 3D frame: (h, w, 3) RGB, or
+    (h, w, 4) RGBX as the render thread reads it back."""
+    if image.shape[2] == 3:
+        return qimage_from_rgb(image)
+    image = np.ascontiguousarray(image)
+    h, w = image.shape[:2]
+    return QImage(image.data, w, h, 4 * w, QImage.Format.Format_RGBX8888).convertToFormat(QImage.Format.Format_RGB32)
 
 
 class MeshCanvas(QWidget):
@@ -42,7 +52,8 @@ class MeshCanvas(QWidget):
         return max(16, int(w * k)), max(16, int(h * k))
 
     def set_image(self, image: np.ndarray | None) -> None:
-        self._image = None if image is None else (image, qimage_from_rgb(image))
+        """Show ``image``: (h, w, 3) RGB or (h, w, 4) RGBX uint8 (None: the placeholder)."""
+        self._image = None if image is None else (image, qimage_from_frame(image))
         self.update()
 
     def image_array(self) -> np.ndarray | None:

@@ -25,6 +25,7 @@ VIEWER_FOV_DEG = 40.0
 BACKGROUND = (0.13, 0.13, 0.14)
 CAPTURE_COLOUR = (0.92, 0.92, 0.92, 1.0)
 VIRTUAL_COLOUR = (1.0, 0.69, 0.0, 1.0)
+WIRE_COLOUR = (0.55, 0.78, 1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,16 @@ def projection(focal_px: float, width: int, height: int, near: float, far: float
     ])
 
 
+def mesh_edges(triangles: np.ndarray) -> np.ndarray:
+    """(m, 2) int32: every edge of ``triangles`` once (an edge two triangles share is one line, not two)."""
+    t = np.asarray(triangles, np.int64)
+    e = np.concatenate([t[:, [0, 1]], t[:, [1, 2]], t[:, [2, 0]]])
+    e.sort(axis=1)
+    n = int(e.max()) + 1 if len(e) else 1
+    key = np.unique(e[:, 0] * n + e[:, 1])
+    return np.stack([key // n, key % n], axis=1).astype(np.int32)
+
+
 def frustum_lines(apex: np.ndarray, corners: np.ndarray) -> np.ndarray:
     """(16, 3) line-segment end points: apex to the four corners, and the corners' rectangle."""
     segs = []
@@ -81,6 +92,7 @@ class MeshViewScene:
         uv = (mesh.source_px - np.asarray(texture_origin, np.float32) + 0.5) / np.array([tw, th], np.float32)
         data = np.concatenate([mesh.positions, mesh.normals, uv, mesh.head_weight[:, None]], axis=1).astype("f4")
         tris = mesh.triangles[~mesh.torn].astype("i4")
+        self._tris = tris  # the wireframe's edges are found from them when first drawn
         self.program = ctx.program(vertex_shader=(SHADERS / "mesh_view.vert").read_text(),
                                    fragment_shader=(SHADERS / "mesh_view.frag").read_text())
         self.line_program = ctx.program(vertex_shader=(SHADERS / "lines.vert").read_text(),
@@ -88,8 +100,10 @@ class MeshViewScene:
         self._vbo = ctx.buffer(data.tobytes())
         self._ibo = ctx.buffer(tris.tobytes())
         self.vao = ctx.vertex_array(self.program, [(self._vbo, "3f 3f 2f 1f", "in_pos", "in_normal", "in_uv", "in_head")], self._ibo)
-        self._line_vbo = ctx.buffer(reserve=32 * 3 * 4)
-        self.line_vao = ctx.vertex_array(self.line_program, [(self._line_vbo, "3f", "in_pos")])
+        self._line_vbo = ctx.buffer(reserve=2 * 16 * 4 * 4)  # both frusta (_write_frusta)
+        self._frusta_for: tuple | None = None
+        self.line_vao = ctx.vertex_array(self.line_program, [(self._line_vbo, "3f 1f", "in_pos", "in_head")])
+        self._edge_ibo = self._edge_vao = None  # the wireframe: each edge once, as GL_LINES
         self.texture = ctx.texture((tw, th), 3, np.ascontiguousarray(texture_rgb8).tobytes(), alignment=1)
         self.texture.build_mipmaps()
         self.texture.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
@@ -122,10 +136,15 @@ class MeshViewScene:
         f = 0.5 * h / math.tan(math.radians(VIEWER_FOV_DEG / 2))
         return projection(f, w, h, max(0.01, r * 0.02), r + 10.0) @ look_at(eye, target)
 
-    def render(self, size: tuple[int, int], orbit: Orbit, mode: str, camera: VirtualCamera | None) -> np.ndarray:
-        """(h, w, 3) uint8: the mesh (head turned as ``camera`` asks) and both cameras, from ``orbit``."""
+    def render(self, size: tuple[int, int], orbit: Orbit, mode: str, camera: VirtualCamera | None,
+               channels: int = 3) -> np.ndarray:
+        """(h, w, 3) uint8 RGB: the mesh (head turned as ``camera`` asks) and both cameras, from ``orbit``.
+        ``channels=4``: (h, w, 4) RGBX (the 4th byte 255), the framebuffer's own layout: read back ~1 ms
+        sooner at 1 MP on software GL, which converts RGBA to RGB pixel by pixel."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        if channels not in (3, 4):
+            raise ValueError(f"channels must be 3 or 4, not {channels!r}")
         w, h = max(16, int(size[0])), max(16, int(size[1]))
         fbo = self._framebuffer(w, h)
         fbo.use()
@@ -134,10 +153,12 @@ class MeshViewScene:
         mvp = self.view_proj((w, h), orbit)
         rotation = camera.rotation if camera is not None else np.eye(3)
         pivot = camera.pivot if camera is not None else self.eye_midpoint
+        edit = np.asarray(rotation, np.float64).T.astype("f4").tobytes()
+        for p in (self.program, self.line_program):
+            p["u_view_proj"].write(mvp.T.astype("f4").tobytes())
+            p["u_edit"].write(edit)
+            p["u_pivot"].value = tuple(float(v) for v in pivot)
         p = self.program
-        p["u_view_proj"].write(mvp.T.astype("f4").tobytes())
-        p["u_edit"].write(np.asarray(rotation, np.float64).T.astype("f4").tobytes())
-        p["u_pivot"].value = tuple(float(v) for v in pivot)
         p["u_mode"].value = MODES.index(mode)
         p["u_light"].value = tuple((np.array([-0.4, -0.6, -1.0]) / np.linalg.norm([-0.4, -0.6, -1.0])).tolist())
         if "u_texture" in p:
@@ -145,28 +166,49 @@ class MeshViewScene:
         self.texture.use(0)
         self.ctx.enable(moderngl.DEPTH_TEST)
         self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
-        self.ctx.wireframe = mode == "wireframe"
-        try:
+        if mode == "wireframe":
+            # Each edge once, as a line with nothing but its position to interpolate: half the lines of the
+            # context's polygon mode (which draws a shared edge for both its triangles) and a fraction of their
+            # set-up, the same pixels but for a few line ends (a line leaves out its last pixel).
+            self.line_program["u_color"].value = WIRE_COLOUR
+            self._edges().render(moderngl.LINES)
+        else:
             self.vao.render(moderngl.TRIANGLES)
-        finally:
-            self.ctx.wireframe = False
-        self.line_program["u_view_proj"].write(mvp.T.astype("f4").tobytes())
-        self._draw_frustum(np.zeros(3), self.intrinsics, CAPTURE_COLOUR)
-        if camera is not None:
-            self._draw_frustum(np.array([0.0, 0.0, -camera.dolly_shift_m]), self.intrinsics, VIRTUAL_COLOUR)
-        raw = fbo.read(components=3, alignment=1)
-        return np.frombuffer(raw, np.uint8).reshape(h, w, 3)[::-1].copy()
+        self._write_frusta(None if camera is None else camera.dolly_shift_m)
+        for i, colour in enumerate((CAPTURE_COLOUR, VIRTUAL_COLOUR)[:1 if camera is None else 2]):
+            self.line_program["u_color"].value = colour
+            self.line_vao.render(moderngl.LINES, vertices=16, first=16 * i)
+        raw = fbo.read(components=channels, alignment=1)
+        return np.frombuffer(raw, np.uint8).reshape(h, w, channels)[::-1].copy()
 
-    def _draw_frustum(self, apex: np.ndarray, intr: Intrinsics, colour) -> None:
-        """Apex to the photo's frame at the eyes' depth: the dolly zoom keeps that plane for both cameras."""
-        d = float(self.eye_midpoint[2])
+    def _edges(self):
+        if self._edge_vao is None:
+            self._edge_ibo = self.ctx.buffer(mesh_edges(self._tris).tobytes())
+            self._edge_vao = self.ctx.vertex_array(
+                self.line_program, [(self._vbo, "3f 3x4 2x4 1f", "in_pos", "in_head")], self._edge_ibo)
+        return self._edge_vao
+
+    def _write_frusta(self, dolly_shift_m: float | None) -> None:
+        """The capture camera's frustum (vertices 0-15) and the virtual camera's (16-31, where there is one) in
+        the line buffer, written again only when the virtual camera's dolly shift changes (not with a turn)."""
+        if self._frusta_for == (dolly_shift_m,):
+            return
+        apexes = [np.zeros(3)] + ([] if dolly_shift_m is None else [np.array([0.0, 0.0, -dolly_shift_m])])
+        lines = np.concatenate([self._frustum(apex) for apex in apexes])
+        self._line_vbo.write(lines.astype("f4").tobytes())
+        self._frusta_for = (dolly_shift_m,)
+
+    def _frustum(self, apex: np.ndarray) -> np.ndarray:
+        """(16, 4): apex to the photo's frame at the eyes' depth (the dolly zoom keeps that plane for both
+        cameras), and in_head 0 (the frusta do not turn with the head)."""
+        intr, d = self.intrinsics, float(self.eye_midpoint[2])
         px = np.array([[0, 0], [intr.width, 0], [intr.width, intr.height], [0, intr.height]], np.float64) - 0.5
         corners = intr.unproject(px, np.full(4, d))
-        self._line_vbo.write(frustum_lines(apex, corners).astype("f4").tobytes())
-        self.line_program["u_color"].value = colour
-        self.line_vao.render(moderngl.LINES, vertices=16)
+        return np.concatenate([frustum_lines(apex, corners), np.zeros((16, 1))], axis=1)
 
     def release(self) -> None:
         release_targets(self.ctx, self._targets)
-        for o in (self.vao, self.line_vao, self._vbo, self._ibo, self._line_vbo, self.texture, self.program, self.line_program):
-            o.release()
+        for o in (self.vao, self.line_vao, self._edge_vao, self._vbo, self._ibo, self._edge_ibo, self._line_vbo,
+                  self.texture, self.program, self.line_program):
+            if o is not None:
+                o.release()

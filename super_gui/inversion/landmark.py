@@ -22,6 +22,7 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from super_gui.core.analysis import PhotoAnalysis
+from super_gui.core.concurrent import Later, together
 from super_gui.core.depth import PersonDepth, WorkGrid, smoothstep
 from super_gui.core.face import Face
 from super_gui.core.fill import push_pull_fill
@@ -87,15 +88,19 @@ def mirror_maps(landmarks_px: np.ndarray, grid: WorkGrid) -> tuple[np.ndarray, n
     ids = np.full((h, w), -1, np.int32)
     for k, t in enumerate(tris):
         cv2.fillConvexPoly(ids, np.round(Lw[t]).astype(np.int32), k)
-    # Affine map per triangle: working (x, y, 1) -> full-resolution mirror pixel.
-    A = np.zeros((len(tris), 2, 3))
-    for k, t in enumerate(tris):
-        src = np.c_[Lw[t], np.ones(3)]
-        dst = L[mirror[t]]
-        try:
-            A[k] = np.linalg.solve(src, dst).T
-        except np.linalg.LinAlgError:
-            A[k] = np.nan
+    # Affine map per triangle: working (x, y, 1) -> full-resolution mirror pixel (all triangles in one
+    # batched solve, the same LAPACK call per triangle; one at a time only when one of them is degenerate).
+    src = np.concatenate([Lw[tris], np.ones((len(tris), 3, 1))], axis=2)
+    dst = L[mirror[tris]]
+    try:
+        A = np.linalg.solve(src, dst).transpose(0, 2, 1)
+    except np.linalg.LinAlgError:
+        A = np.zeros((len(tris), 2, 3))
+        for k in range(len(tris)):
+            try:
+                A[k] = np.linalg.solve(src[k], dst[k]).T
+            except np.linalg.LinAlgError:
+                A[k] = np.nan
     inside = ids >= 0
     jj, ii = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
     a = A[np.maximum(ids, 0)]
@@ -143,18 +148,21 @@ def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalys
     # lips, and a twin map off by a few pixels doubles a nostril or a lip corner. The far cheek, which a
     # turn brings into view, lies well off the midline.
     weight = smoothstep(0.08, 0.3, q_twin - q) * face * midline_fade(analysis.faces.face, grid)
-    weight = cv2.GaussianBlur(weight.astype(np.float32), (0, 0), max(1.0, w / 200.0)) * face
     # Low-frequency colour match: the twin side is lit differently; keep the lighting of this side.
     mirrored = cv2.remap(small, wx, wy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
     good = (face & (q > 0.35) & (q_twin > 0.35)).astype(np.float32)
     sigma = max(2.0, w / 25.0)
-    num = cv2.GaussianBlur(small.astype(np.float32) * good[..., None], (0, 0), sigma)
-    den = cv2.GaussianBlur(mirrored * good[..., None], (0, 0), sigma)
-    cover = cv2.GaussianBlur(good, (0, 0), sigma)
+    # The wide blurs (OpenCV runs each on one core) and the twin map's fill are independent: run together.
+    weight, num, den, cover, twin = together(
+        lambda: cv2.GaussianBlur(weight.astype(np.float32), (0, 0), max(1.0, w / 200.0)) * face,
+        lambda: cv2.GaussianBlur(small.astype(np.float32) * good[..., None], (0, 0), sigma),
+        lambda: cv2.GaussianBlur(mirrored * good[..., None], (0, 0), sigma),
+        lambda: cv2.GaussianBlur(good, (0, 0), sigma),
+        lambda: push_pull_fill(np.dstack([mx, my]), inside),
+    )
     gain = push_pull_fill((num + 1.0) / (den + 1.0), cover > 0.05) if (cover > 0.05).any() else np.ones((h, w, 3), np.float32)
     gain = np.clip(gain, 0.6, 1.6)
     aux = np.dstack([np.clip(gain * 127.5, 0, 255), np.clip(weight * 255.0, 0, 255)])
-    twin = push_pull_fill(np.dstack([mx, my]), inside)
     return GeneratedTexture(twin.astype(np.float32), np.rint(aux).astype(np.uint8))
 
 
@@ -179,48 +187,78 @@ class LandmarkBackend:
         analysis: PhotoAnalysis,
         progress: Progress = lambda f, m: None,
         is_cancelled: Callable[[], bool] = lambda: False,
+        depth_ready: Callable[[PersonDepth], None] | None = None,
     ) -> Inversion:
+        """The inversion of ``analysis``'s face. ``depth_ready(depth)`` (optional) is called with the final
+        depth as soon as it is known, so that the caller can build its mesh while the textures are made."""
         timings: dict[str, float] = {}
 
-        def stage(name: str, fraction: float, message: str, t0: float) -> None:
-            timings[name] = time.perf_counter() - t0
+        def timed(name: str, fn: Callable[[], object]) -> Callable[[], object]:
+            def run():
+                t0 = time.perf_counter()
+                try:
+                    return fn()
+                finally:
+                    timings[name] = time.perf_counter() - t0
+            return run
+
+        def stage(fraction: float, message: str) -> None:
             if is_cancelled():
                 raise Cancelled()
             progress(fraction, message)
 
-        t = time.perf_counter()
         intr = analysis.intrinsics
         E, R = analysis.eye_midpoint, analysis.face_rotation
         grid = working_region(E, R, intr, WORK_LONG_SIDE)
         W, H = photo.width, photo.height
-        person_small = _to_grid(analysis.faces.person_mask, grid, (W, H))
-        depth = person_depth(analysis.faces.face.landmarks, intr, analysis.distance_m, E, R, person_small, grid)
-        ovals = face_ovals(analysis.faces, grid)
-        people = split_people(depth.person, *ovals)
-        depth = dataclasses.replace(depth, edit_weight=spare_others(depth.edit_weight, people[1]))
-        stage("depth", 0.4, "Building the 3D head", t)
-
-        t = time.perf_counter()
-        crop = np.ascontiguousarray(to_uint8_strips(photo.rgb[grid.y0 : grid.y1, grid.x0 : grid.x1]))
-        mask = analysis.faces.person_mask
-        # Person matte at full resolution over the crop (bilinear from the analysis scale).
-        fx, fy = mask.shape[1] / W, mask.shape[0] / H
-        to_mask = np.array([[fx, 0.0, (grid.x0 + 0.5) * fx - 0.5], [0.0, fy, (grid.y0 + 0.5) * fy - 0.5]])
-        matte = cv2.warpAffine(
-            mask, to_mask, (grid.x1 - grid.x0, grid.y1 - grid.y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
-        )
-        # (in place: at 100 MP each float32 temporary of the crop would be ~340 MB)
-        matte = np.clip(np.rint(np.multiply(matte, 255.0, out=matte), out=matte), 0, 255, out=matte).astype(np.uint8)
         h, w = grid.shape
-        small = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
-        del crop  # (not kept: the renderer and a mesh export take the photo's own pixels, Inversion.texture)
-        stage("matte", 0.5, "Cutting out the person", t)
+        # The photo's own pieces (the full-resolution matte, the photo on the working grid) do not depend on
+        # the depth: made beside it.
+        mask = analysis.faces.person_mask
+        matte = Later(timed("matte", lambda: full_res_matte(mask, grid, W, H)), "landmark matte")
+        small = Later(timed("small", lambda: working_photo(photo.rgb, grid)), "landmark small")
 
-        t = time.perf_counter()
-        generated = mirror_textures(small, depth, analysis)
-        stage("generated", 0.75, "Completing the face", t)
+        def depth_stage():
+            person_small = _to_grid(mask, grid, (W, H))
+            depth = person_depth(analysis.faces.face.landmarks, intr, analysis.distance_m, E, R, person_small, grid)
+            ovals = face_ovals(analysis.faces, grid)
+            people = split_people(depth.person, *ovals)
+            return dataclasses.replace(depth, edit_weight=spare_others(depth.edit_weight, people[1])), ovals, people
 
-        t = time.perf_counter()
-        plate = background_plate(small, depth.person, depth.edit_weight, *ovals, people=people)
-        stage("plate", 0.95, "Filling the background", t)
-        return Inversion("landmark", analysis, depth, photo.rgb, matte, generated, plate, timings)
+        try:
+            depth, ovals, people = timed("depth", depth_stage)()
+            if depth_ready is not None:
+                depth_ready(depth)
+        finally:  # (a failure leaves no piece running)
+            small_rgb, matte_a = small.result(), matte.result()
+        stage(0.4, "Building the 3D head")
+        stage(0.5, "Cutting out the person")
+        plate = Later(timed("plate", lambda: background_plate(small_rgb, depth.person, depth.edit_weight, *ovals, people=people)),
+                      "landmark plate")
+        try:
+            generated = timed("generated", lambda: mirror_textures(small_rgb, depth, analysis))()
+            stage(0.75, "Completing the face")
+        finally:
+            plate_rgba = plate.result()
+        stage(0.95, "Filling the background")
+        return Inversion("landmark", analysis, depth, photo.rgb, matte_a, generated, plate_rgba, timings)
+
+
+def full_res_matte(mask: np.ndarray, grid: WorkGrid, width: int, height: int) -> np.ndarray:
+    """(y1 - y0, x1 - x0) uint8: the person matte (``mask``, at the analysis scale of a ``width`` x ``height``
+    photo) at full resolution over the working region (bilinear)."""
+    fx, fy = mask.shape[1] / width, mask.shape[0] / height
+    to_mask = np.array([[fx, 0.0, (grid.x0 + 0.5) * fx - 0.5], [0.0, fy, (grid.y0 + 0.5) * fy - 0.5]])
+    matte = cv2.warpAffine(
+        mask, to_mask, (grid.x1 - grid.x0, grid.y1 - grid.y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )
+    # (in place: at 100 MP each float32 temporary of the crop would be ~340 MB)
+    return np.clip(np.rint(np.multiply(matte, 255.0, out=matte), out=matte), 0, 255, out=matte).astype(np.uint8)
+
+
+def working_photo(rgb: np.ndarray, grid: WorkGrid) -> np.ndarray:
+    """(h, w, 3) uint8: the photo ``rgb`` (any dtype) on the working grid (area average of the region)."""
+    h, w = grid.shape
+    crop = np.ascontiguousarray(to_uint8_strips(rgb[grid.y0 : grid.y1, grid.x0 : grid.x1]))
+    # (not kept: the renderer and a mesh export take the photo's own pixels, Inversion.texture)
+    return cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)

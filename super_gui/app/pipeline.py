@@ -8,6 +8,7 @@ context); it uploads textures once and re-uses them for every view. No Qt.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -17,6 +18,7 @@ import numpy as np
 
 from super_gui.core.analysis import PhotoAnalysis, analyze_photo, no_progress
 from super_gui.core.camera import View, VirtualCamera, virtual_camera
+from super_gui.core.concurrent import Later
 from super_gui.core.coverage import HeadCoverage, SupportedRanges, head_coverage, supported_ranges
 from super_gui.core.generated import GeneratedView
 from super_gui.core.image_io import Photo
@@ -101,14 +103,28 @@ def fit_face(photo: Photo, analysis: PhotoAnalysis, inverter, timings: dict[str,
     """The analysed face ``analysis.faces.chosen`` of ``photo`` inverted with ``inverter`` (a backend made
     with ``backend_options``), its mesh built and its supported ranges measured (``timings`` gets the
     stages); progress runs from 0.4 to 1."""
+    built: dict = {}
+
+    def build(depth) -> None:  # (on a thread of its own, while the backend makes its textures)
+        t0 = time.perf_counter()
+        built["mesh"] = (depth, build_mesh(depth, analysis.intrinsics))
+        timings["mesh"] = time.perf_counter() - t0
+
+    later: list[Later] = []
+    early = {"depth_ready": lambda depth: later.append(Later(lambda: build(depth), "mesh"))} if _takes_depth_ready(inverter) else {}
     t = time.perf_counter()
-    inv = inverter.invert(photo, analysis, lambda f, m: progress(0.4 + 0.5 * f, m), is_cancelled)
+    try:
+        inv = inverter.invert(photo, analysis, lambda f, m: progress(0.4 + 0.5 * f, m), is_cancelled, **early)
+    finally:
+        for piece in later:
+            piece.result()
     timings["inversion"] = time.perf_counter() - t
     if is_cancelled():
         raise Cancelled()
-    t = time.perf_counter()
-    mesh = build_mesh(inv.depth, analysis.intrinsics)
-    timings["mesh"] = time.perf_counter() - t
+    depth, mesh = built.get("mesh", (None, None))
+    if depth is not inv.depth:  # (a backend that hands over no depth early, or another one)
+        build(inv.depth)
+        mesh = built["mesh"][1]
     if len(mesh.positions) == 0:  # the person segmentation found no one around this face (GL cannot draw nothing)
         faces = analysis.faces
         which = f"face {faces.chosen} of {photo.path.name}" if len(faces.faces) > 1 else f"the face in {photo.path.name}"
@@ -123,6 +139,14 @@ def fit_face(photo: Photo, analysis: PhotoAnalysis, inverter, timings: dict[str,
     progress(1.0, "Ready")
     return Prepared(photo, analysis, inv, mesh, timings, head=head, supported=supported,
                     backend_options=dict(backend_options or {}))
+
+
+def _takes_depth_ready(inverter) -> bool:
+    """The backend's ``invert`` takes ``depth_ready`` (the landmark backend's: the mesh is built beside its textures)."""
+    try:
+        return "depth_ready" in inspect.signature(inverter.invert).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 @dataclass(frozen=True)

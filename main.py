@@ -2,7 +2,12 @@
 
 import sys
 
-from super_gui.cli import main
-
 if __name__ == "__main__":
+    from super_gui.app.headstart import begin_for_argv
+
+    begin_for_argv(sys.argv[1:])  # `main.py PHOTO`: the photo's decode and fit begin now, beside the imports
+    from super_gui.cli import main
+
     sys.exit(main())
+else:
+    from super_gui.cli import main

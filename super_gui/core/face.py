@@ -163,6 +163,14 @@ def silence_native_logging() -> None:
     and at any time; they mean nothing to a user. The CLI and the editor call this once at start-up;
     library users and tests keep everything. ``SUPER_GUI_DEBUG=1`` keeps the native messages.
     """
+    with _silence_lock:  # (the editor's head start may call it beside the main thread)
+        _silence_native_logging()
+
+
+_silence_lock = threading.Lock()
+
+
+def _silence_native_logging() -> None:
     global _native_silenced
     if _native_silenced or os.environ.get("SUPER_GUI_DEBUG"):
         return

@@ -27,7 +27,6 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from super_gui.core.camera import View
-from super_gui.render.mesh_view import MODES
 
 SCREENSHOT_TIMEOUT_S = 180
 SWEEP_SHOT_FRAMES = 40
@@ -36,6 +35,8 @@ IDENTITY_WAIT_MS = 8000  # a screenshot waits this long at most for the identity
 
 def parse_demo_view(text: str) -> tuple[View, dict]:
     """``"yaw=15,pitch=5,focal=85,split=0.5,mesh=shaded"`` -> (View, {"split": 0.5, "mesh": "shaded"})."""
+    from super_gui.render.mesh_view import MODES  # (not at start-up: it brings the GL scene and SciPy)
+
     values: dict[str, float] = {}
     extra: dict = {}
     for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
@@ -181,12 +182,32 @@ def app_icon() -> QIcon:
     return QIcon(str(resource_path("super-gui.svg")))
 
 
+def _head_start(photo: str | None):
+    """The head start for ``photo`` (app.headstart: main.py begins it before anything else; otherwise it begins
+    here), told to fit with the landmark backend when the Preferences choose it. None without a photo."""
+    from super_gui.app import headstart
+
+    if photo is None:
+        return None
+    head = headstart.take(photo) or headstart.begin(photo)
+    from PySide6.QtCore import QSettings
+
+    from super_gui.gui.preferences import load_inversion_settings
+    from super_gui.gui.session import LANDMARK
+
+    if load_inversion_settings(QSettings("super_gui", "super_gui")).fit() == LANDMARK:
+        head.fit_with_landmark()  # (another backend: the session decides once the photo has loaded)
+    return head
+
+
 def run(photo: str | None = None) -> int:
     """Open the editor (on ``photo`` if given) and run until it is closed; returns the exit status."""
     from super_gui.core.face import silence_native_logging
-    from super_gui.gui.main_window import MainWindow
 
     silence_native_logging()
+    head = _head_start(photo)
+    from super_gui.gui.main_window import MainWindow
+
     qInstallMessageHandler(_qt_messages)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("super_gui")
@@ -201,8 +222,11 @@ def run(photo: str | None = None) -> int:
         demo = parse_demo_view(demo_text) if demo_text else None
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
+        if head is not None:
+            head.cancel()
         return 2
     window = MainWindow()
+    window.session.head_start = head  # (taken when the photo is opened, below)
     if shot or demo:
         _unattended(window, shot, demo)
     if os.environ.get("SUPER_GUI_TIMING"):
@@ -212,4 +236,7 @@ def run(photo: str | None = None) -> int:
         window.open_photo(photo)
     code = app.exec()
     window.close()
+    if head is not None:  # (its threads must not run on while the interpreter shuts down)
+        head.cancel()
+        head.wait()
     return code

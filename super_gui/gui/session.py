@@ -36,10 +36,12 @@ class LoadedPhoto:
     photo: object  # core.image_io.Photo
     original: np.ndarray  # (h, w, 3) uint8: the photo at preview scale, exactly as the renderer's base
     sha256: str | None = None  # of the file as it was opened (None: it could not be read again)
+    head_start: object = None  # the app.headstart.HeadStart that decoded it (its fit is the prepare job's)
 
 
-def _load_job(path: Path, data: bytes | None = None):
-    """``data``: the bytes of a photo that has no file (a camera capture), which ``path`` only names."""
+def _load_job(path: Path, data: bytes | None = None, head=None):
+    """``data``: the bytes of a photo that has no file (a camera capture), which ``path`` only names.
+    ``head``: an app.headstart.HeadStart begun for ``path``: its decode is taken, not done again."""
 
     def job(progress, is_cancelled) -> LoadedPhoto:
         from super_gui.core.image_io import load_photo
@@ -48,7 +50,14 @@ def _load_job(path: Path, data: bytes | None = None):
         from super_gui.app.edit import file_sha256
 
         progress(0.0, f"Opening {path.name}")
-        photo = load_photo(path, data)
+        if head is None:
+            photo = load_photo(path, data)
+        else:
+            try:
+                photo = head.photo(is_cancelled)
+            except BaseException:
+                head.cancel()
+                raise
         try:  # an export's sidecar names the file that was edited even if it is moved or replaced later
             sha = file_sha256(path) if data is None else hashlib.sha256(data).hexdigest()
         except OSError:
@@ -59,7 +68,7 @@ def _load_job(path: Path, data: bytes | None = None):
         else:  # the same resize as PortraitRenderer.base_image, so an unedited view equals the original
             size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
             original = cv2.resize(photo.rgb8, size, interpolation=cv2.INTER_AREA)
-        return LoadedPhoto(path, photo, np.ascontiguousarray(original), sha)
+        return LoadedPhoto(path, photo, np.ascontiguousarray(original), sha, head)
 
     return job
 
@@ -68,15 +77,20 @@ Backend = tuple[str, dict]  # an inversion backend's name and options (prepare's
 LANDMARK: Backend = ("landmark", {})
 
 
-def _prepare_job(photo, face_index, capture_focal, distances, backend: Backend = LANDMARK, faces=None, also=()):
+def _prepare_job(photo, face_index, capture_focal, distances, backend: Backend = LANDMARK, faces=None, also=(),
+                 head=None):
     """Fit face ``face_index`` of ``photo`` (None: the largest), and the faces ``also`` (others with an edit of
     their own). ``faces``: the photo's faces already found (app.faces.PhotoFaces: only the capture camera
-    changes, the faces are not found again); None finds them. The result: (PhotoFaces, Prepared)."""
+    changes, the faces are not found again); None finds them. ``head``: the app.headstart.HeadStart that
+    decoded ``photo`` and fits its default face with the landmark backend (the job takes that fit). The result:
+    (PhotoFaces, Prepared)."""
     name, options = backend
 
     def job(progress, is_cancelled):
         from super_gui.app.faces import find_faces
 
+        if head is not None:
+            return head.fitted(progress, is_cancelled)
         if faces is None:
             f = find_faces(photo, face_index=face_index, capture_focal_35mm=capture_focal, distances=distances,
                            backend_name=name, backend_options=dict(options), progress=progress, is_cancelled=is_cancelled)
@@ -142,12 +156,17 @@ class EditSession(QObject):
         self.backend: Backend = LANDMARK  # what the open photo is fitted with
         # Asked (in this thread) when a photo has loaded: the backend to fit it with. The window's may ask the user.
         self.choose_backend: Callable[[], Backend] = lambda: LANDMARK
+        # Work begun on a photo before the window opened (app.headstart.HeadStart, gui.app's): taken by open()
+        self.head_start = None
         self._previous: tuple[object, Backend, object] | None = None  # the fit a refit replaces, until it is done
         self.generation = 0
         self._job: Worker | None = None
         self._workers: set[Worker] = set()
         self._seq = 0
         self._last_request: tuple | None = None
+        # Device pixels per photo pixel where the photo is shown (the editor sets it to its viewer's zoom):
+        # drag frames are drawn no larger than that (app.pipeline.draft_ratio)
+        self.screen_scale: Callable[[], float] = lambda: 1.0
         self._last_shown = -1
         self._last_mesh: tuple | None = None
         self._exporting = False
@@ -214,8 +233,13 @@ class EditSession(QObject):
         return [i for i in self.edited_faces() if i != self.face_index]
 
     def open(self, path: str | Path, data: bytes | None = None) -> None:
-        """Open the photo at ``path``, or the one in ``data`` (its bytes; ``path`` names it: no file yet)."""
-        self._start(_load_job(Path(path), data), "load", self._on_loaded)
+        """Open the photo at ``path``, or the one in ``data`` (its bytes; ``path`` names it: no file yet). The
+        :attr:`head_start` begun for that file, if any, is taken (once)."""
+        head, self.head_start = self.head_start, None
+        if head is not None and (data is not None or not head.is_for(path)):
+            head.cancel()
+            head = None
+        self._start(_load_job(Path(path), data, head), "load", self._on_loaded)
 
     def reprepare(self, *, face_index: int | None = None, capture_focal: float | None = None,
                   distance_cm: float | None = None) -> None:
@@ -311,8 +335,15 @@ class EditSession(QObject):
         self._set_current(None)
         self.photoLoaded.emit(loaded)
         self.backend = self.choose_backend()  # (may ask the user: another photo may have been opened meanwhile)
+        head = loaded.head_start if self.backend == LANDMARK else None  # (its fit is the landmark backend's)
+        if loaded.head_start is not None and head is None:
+            loaded.head_start.cancel()
         if self.loaded is loaded and self._job is None:
-            self._start(_prepare_job(loaded.photo, None, None, None, self.backend), "prepare", self._on_prepared)
+            if head is not None:
+                head.fit_with_landmark()
+            self._start(_prepare_job(loaded.photo, None, None, None, self.backend, head=head), "prepare", self._on_prepared)
+        elif head is not None:
+            head.cancel()
 
     @Slot(object)
     def _on_prepared(self, result) -> None:
@@ -359,12 +390,17 @@ class EditSession(QObject):
         if self.current is None:
             return False
         others = self.other_edits()  # the other faces' edits, drawn with this one
-        key = (self.generation, view, draft, full, tuple((id(p), v) for p, v in others))
+        ratio = 1.0
+        if draft:
+            from super_gui.app.pipeline import draft_ratio
+
+            ratio = draft_ratio(self.screen_scale(), self.preview_scale)
+        key = (self.generation, view, draft, full, tuple((id(p), v) for p, v in others), ratio)
         if key == self._last_request:
             return False
         self._last_request = key
         self._seq += 1
-        self.render_thread.request(RenderRequest(self._seq, self.generation, view, draft, full, tuple(others)))
+        self.render_thread.request(RenderRequest(self._seq, self.generation, view, draft, full, tuple(others), ratio))
         return True
 
     @property

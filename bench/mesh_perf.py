@@ -122,10 +122,12 @@ class MeshEditor(Editor):
                 "portrait_frames": self.portrait_frames - portraits}
 
 
-def bench_mesh(photo: Path, moves: int = DRAG_MOVES, modes=MODES) -> list[tuple[str, str]]:
+def bench_mesh(photo: Path, moves: int = DRAG_MOVES, modes=MODES, window: tuple[int, int] | None = None) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         ed = MeshEditor(Path(tmp))
         try:
+            if window is not None:
+                ed.window.resize(*window)
             ed.open(photo)
             c, w = ed.window.controls, ed.window
             rows = []
@@ -166,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("photo", nargs="?", type=Path, help="default: the 12 MP portrait bench/perf.py makes")
     ap.add_argument("--moves", type=int, default=DRAG_MOVES, help="slider moves per drag")
     ap.add_argument("--mode", choices=MODES, action="append", help="only these modes (repeatable)")
+    ap.add_argument("--window", type=lambda t: tuple(int(v) for v in t.split("x")), metavar="WxH",
+                    help="the window's size (default: the editor's own first size, 1280x820)")
     ap.add_argument("--json", action="store_true", help="print the rows as one JSON line (how perf.py runs it)")
     args = ap.parse_args(argv)
     from bench.perf import make_12mp_selfie, print_table
@@ -175,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         photo = args.photo or make_12mp_selfie(Path(tmp))
         try:
-            rows = bench_mesh(photo, args.moves, tuple(args.mode or MODES))
+            rows = bench_mesh(photo, args.moves, tuple(args.mode or MODES), args.window)
         except RuntimeError as e:
             rows = [("editor 3D tab during a drag", f"not measured ({e})")]
     if args.json:

@@ -166,11 +166,18 @@ def bench_views(photo_path: Path, out_dir: Path, repeats: int) -> list[tuple[str
     from super_gui.app.pipeline import PortraitRenderer, prepare
 
     rows = []
-    t0 = time.perf_counter()
-    photo = load_photo(photo_path)
-    prepared = prepare(photo)
-    t_prep = time.perf_counter() - t0
-    rows.append(("inversion + mesh, 12 MP (after analysis)", f"{(prepared.timings_s['inversion'] + prepared.timings_s['mesh']) * 1000:.0f} ms"))
+    fits, after = [], []
+    for _ in range(max(1, repeats)):  # (the pieces of a fit overlap on threads: timed from outside, wall clock)
+        t0 = time.perf_counter()
+        photo = load_photo(photo_path)
+        t1 = time.perf_counter()
+        prepared = prepare(photo)
+        t2 = time.perf_counter()
+        fits.append(t2 - t1)
+        after.append(t2 - t1 - prepared.timings_s["analysis"])
+    t_prep = t2 - t0
+    rows.append(("inversion + mesh, 12 MP (after analysis; median)", f"{statistics.median(after) * 1000:.0f} ms"))
+    rows.append(("analysis + inversion + mesh, 12 MP (graphs built; median; bar 0.5 s)", f"{statistics.median(fits) * 1000:.0f} ms"))
     t = time.perf_counter()
     renderer = PortraitRenderer(prepared)
     rows.append(("GPU upload for the preview (once per photo)", f"{(time.perf_counter() - t) * 1000:.0f} ms"))

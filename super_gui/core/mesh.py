@@ -18,7 +18,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
 from super_gui.core.camera import Intrinsics
 from super_gui.core.depth import PersonDepth
@@ -107,6 +106,8 @@ def vertex_normals(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = None) -> PersonMesh:
     """Triangulate ``depth`` (a working grid over the person) into a :class:`PersonMesh`."""
+    from scipy.spatial import Delaunay  # (~0.3 s to import: not on the editor's way to its window)
+
     h, w = depth.depth_m.shape
     if fine_px is None:
         fine_px = max(2.0, max(h, w) / 220.0)

@@ -23,6 +23,7 @@ from super_gui.core.coverage import HeadCoverage, SupportedRanges, head_coverage
 from super_gui.core.generated import GeneratedView
 from super_gui.core.image_io import Photo
 from super_gui.core.mesh import PersonMesh, build_mesh
+from super_gui.app.drafts import DraftPace, draft_meshes
 from super_gui.core.strips import strips, to_uint8_strips
 from super_gui.errors import Cancelled, FaceAnalysisError, UserInputError
 from super_gui.inversion.backends import backend
@@ -192,6 +193,7 @@ def preview_scale(width: int, height: int, long_side: int = PREVIEW_LONG_SIDE) -
     return min(1.0, long_side / max(width, height))
 
 
+
 class PortraitRenderer:
     """Renders views of a prepared photo. Create and use on the thread that owns ``ctx``."""
 
@@ -224,6 +226,9 @@ class PortraitRenderer:
         # The photo at each scale; the renderers of a group photo's faces share one (base_cache)
         self._base: dict[tuple[float, bool], np.ndarray] = {} if base_cache is None else base_cache
         self._generated: tuple[View, GeneratedView | None] | None = None  # the last view asked of the backend
+        self._draft = None  # render.draft.DraftPainter, made on the first drag
+        self._draft_bases: dict[tuple[int, int], np.ndarray] = {}  # the preview at drag frame sizes
+        self.pace = DraftPace()
         self._ensure_scale(self.preview_scale)
 
     def output_size(self, scale: float) -> tuple[int, int]:
@@ -264,12 +269,16 @@ class PortraitRenderer:
         self.scene.upload_scale(scale, np.dstack([to_uint8_strips(rgb), matte]) if drafts else (rgb, matte), rect, (ox, oy),
                                 drafts=drafts)
 
+    def _moved_points(self, camera: VirtualCamera) -> np.ndarray:
+        """(N, 2) full-resolution pixels: where the moving vertices were and where they go."""
+        new = camera.project(self._moving_pos, self._moving_head)
+        new = self._moving_src + (new - self._moving_src) * self._moving_edit
+        return np.concatenate([new, self._moving_src])
+
     def _view_window(self, camera: VirtualCamera, scale: float) -> tuple[int, int, int, int]:
         """(x, y, w, h) in output pixels of the scale's photo crop: where the head was and where it goes,
         with room for the blur and the feathered paste edge."""
-        new = camera.project(self._moving_pos, self._moving_head)
-        new = self._moving_src + (new - self._moving_src) * self._moving_edit
-        pts = np.concatenate([new, self._moving_src])
+        pts = self._moved_points(camera)
         margin = 0.3 * self.prepared.analysis.faces.face.eye_distance_px
         rx, ry, rw, rh = self.scene.rect(scale)
         w, h = self.scene.size(scale)
@@ -282,6 +291,60 @@ class PortraitRenderer:
     def camera(self, view: View) -> VirtualCamera:
         return self.prepared.camera(view)
 
+    # -- drag frames ------------------------------------------------------------------------------
+
+    def draft_painter(self):
+        """The drag frames' painter (render.draft), with its coarser meshes: made on the first drag."""
+        if self._draft is None:
+            from super_gui.render.draft import DraftPainter
+
+            self._draft = DraftPainter(self.scene, *draft_meshes(self.prepared.inversion.depth, self.prepared.analysis.intrinsics))
+        return self._draft
+
+    def draft_size(self, ratio: float) -> tuple[int, int]:
+        """A drag frame's size at ``ratio`` of the preview's resolution."""
+        w, h = self.output_size(self.preview_scale)
+        return (w, h) if ratio >= 1.0 else (max(1, round(w * ratio)), max(1, round(h * ratio)))
+
+    def draft_base(self, ratio: float) -> np.ndarray:
+        """The photo as a drag frame at ``ratio`` shows it: the preview itself, or the preview resampled
+        bilinearly at each smaller pixel's centre, as the GPU samples it inside the frame's window."""
+        size = self.draft_size(ratio)
+        base = self.base_image(self.preview_scale)
+        if size == (base.shape[1], base.shape[0]):
+            return base
+        if size not in self._draft_bases:
+            while len(self._draft_bases) >= 4:  # (a drag settles on one or two sizes)
+                del self._draft_bases[next(iter(self._draft_bases))]
+            self._draft_bases[size] = cv2.resize(base, size, interpolation=cv2.INTER_LINEAR)
+        return self._draft_bases[size]
+
+    def _draft_window(self, camera: VirtualCamera, ratio: float, timings: dict):
+        """A drag frame's window (as :meth:`render_window`) at ``ratio`` of the preview's resolution."""
+        t = time.perf_counter()
+        painter = self.draft_painter()
+        timings["draft_meshes"] = time.perf_counter() - t  # (the first drag's)
+        t = time.perf_counter()
+        scale = self.preview_scale
+        st = self.scene.textures(scale)
+        (pw, ph), (dw, dh) = self.output_size(scale), self.draft_size(ratio)
+        kx, ky = scale * dw / pw, scale * dh / ph  # drag frame pixels per full-resolution pixel
+        ox, oy = self.scene.origin(scale)
+        cw, ch = self.scene.size(scale)
+        pts = self._moved_points(camera)
+        margin = 0.3 * self.prepared.analysis.faces.face.eye_distance_px
+        # the window, in drag frame pixels: inside the photo crop, around where the head was and goes
+        lo_x, hi_x = int(np.floor(ox * dw / pw)), min(dw, int(np.ceil((ox + cw) * dw / pw)))
+        lo_y, hi_y = int(np.floor(oy * dh / ph)), min(dh, int(np.ceil((oy + ch) * dh / ph)))
+        x0 = int(np.clip(np.floor((pts[:, 0].min() - margin + 0.5) * kx), lo_x, hi_x - 1))
+        y0 = int(np.clip(np.floor((pts[:, 1].min() - margin + 0.5) * ky), lo_y, hi_y - 1))
+        x1 = int(np.clip(np.ceil((pts[:, 0].max() + margin + 0.5) * kx), x0 + 1, hi_x))
+        y1 = int(np.clip(np.ceil((pts[:, 1].max() + margin + 0.5) * ky), y0 + 1, hi_y))
+        rect = (x0 / kx, y0 / ky, (x1 - x0) / kx, (y1 - y0) / ky)
+        crop = painter.render(camera, st, rect, (x1 - x0, y1 - y0), same_resolution=(dw, dh) == (pw, ph))
+        timings["render"] = time.perf_counter() - t
+        return crop, (x0, y0), timings
+
     def generated_view(self, view: View) -> GeneratedView | None:
         """The backend's own image of ``view`` (:meth:`Inversion.generate`), asked once per view: the last
         answer is kept, so a preview followed by an export of the same view generates once."""
@@ -289,17 +352,27 @@ class PortraitRenderer:
             self._generated = (view, self.prepared.inversion.generate(view))
         return self._generated[1]
 
-    def render(self, view: View, *, full: bool = False, draft: bool = False) -> Rendered:
+    def render(self, view: View, *, full: bool = False, draft: bool = False, draft_ratio: float = 1.0) -> Rendered:
         """The blended view at preview scale, or at full resolution (``full=True``). ``draft`` is the fast
-        variant for frames shown while a slider moves (no pyramid blend, and no image from the backend's
-        generator: only settled frames ask for one, :meth:`generated_view`)."""
+        variant for frames shown while a slider moves (no pyramid blend, coarser meshes, and no image from
+        the backend's generator: only settled frames ask for one, :meth:`generated_view`), drawn at
+        ``draft_ratio`` of the preview's resolution at most (less while drag frames take longer than
+        their budget: :class:`~super_gui.app.drafts.DraftPace`)."""
         t0 = time.perf_counter()
-        scale = 1.0 if full else self.preview_scale
-        base = self.base_image(scale, full)
-        window = self.render_window(view, full=full, draft=draft)
+        if draft and not full:
+            draft_ratio = self.pace.ratio(draft_ratio)
+            base = self.draft_base(draft_ratio)
+            scale = self.preview_scale * base.shape[1] / self.output_size(self.preview_scale)[0]
+        else:
+            scale = 1.0 if full else self.preview_scale
+            base = self.base_image(scale, full)
+        window = self.render_window(view, full=full, draft=draft, draft_ratio=draft_ratio)
         if window is None:
             return Rendered(base, scale, view, {"total": time.perf_counter() - t0})
         crop, (ox, oy), timings = window
+        if draft and not full:
+            self.pace.record(timings["render"], crop.shape[0] * crop.shape[1], draft_ratio)
+            timings["ratio"] = draft_ratio
         t = time.perf_counter()
         image = base.copy()
         _paste(image, crop, ox, oy)
@@ -307,10 +380,11 @@ class PortraitRenderer:
         timings["total"] = time.perf_counter() - t0
         return Rendered(image, scale, view, timings)
 
-    def render_window(self, view: View, *, full: bool = False, draft: bool = False
+    def render_window(self, view: View, *, full: bool = False, draft: bool = False, draft_ratio: float = 1.0
                       ) -> tuple[np.ndarray, tuple[int, int], dict] | None:
         """The rendered window of ``view`` ((h, w, 4) uint8, alpha = paste weight), where it goes in the
-        image at its scale ((x, y) in output pixels) and the timings; None for the photo as taken."""
+        image at its scale ((x, y) in output pixels; a drag frame's scale is ``draft_ratio`` of the
+        preview's, :meth:`draft_base`) and the timings; None for the photo as taken."""
         scale = 1.0 if full else self.preview_scale
         a = self.prepared.analysis
         if view.is_identity(a.focal.focal_35mm):
@@ -319,14 +393,13 @@ class PortraitRenderer:
         self._ensure_scale(scale)
         timings = {"upload": time.perf_counter() - t}
         camera = self.camera(view)
+        if draft and not full:
+            return self._draft_window(camera, draft_ratio, timings)
         window = self._view_window(camera, scale)
-        draft = draft and not full
-        generated = None
-        if not draft:
-            t = time.perf_counter()
-            generated = self.generated_view(view)
-            timings["generate"] = time.perf_counter() - t
-        crop, timings["render"] = self.scene.render(camera, scale, a.faces.face.eye_distance_px * scale, window, draft=draft,
+        t = time.perf_counter()
+        generated = self.generated_view(view)
+        timings["generate"] = time.perf_counter() - t
+        crop, timings["render"] = self.scene.render(camera, scale, a.faces.face.eye_distance_px * scale, window,
                                                     generated=generated)
         ox, oy = self.scene.origin(scale)
         if full and scale != self.preview_scale:
@@ -337,4 +410,7 @@ class PortraitRenderer:
         return crop, (ox + window[0], oy + window[1]), timings
 
     def release(self) -> None:
+        if self._draft is not None:
+            self._draft.release()
+            self._draft = None
         self.scene.release()

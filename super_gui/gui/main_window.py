@@ -92,6 +92,7 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, PresentMixin, SelfieM
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(self.controls.minimumWidth() + 20)
         self.mesh_panel = MeshPanel(self.session, lambda: self.view)
+        self.session.screen_scale = self.viewer.zoom  # drag frames no larger than the photo on screen
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.viewer, "Photo")

@@ -165,7 +165,7 @@ class EditSession(QObject):
         self._seq = 0
         self._last_request: tuple | None = None
         # Device pixels per photo pixel where the photo is shown (the editor sets it to its viewer's zoom):
-        # drag frames are drawn no larger than that (app.pipeline.draft_ratio)
+        # drag frames are drawn no larger than that (app.drafts.screen_ratio)
         self.screen_scale: Callable[[], float] = lambda: 1.0
         self._last_shown = -1
         self._last_mesh: tuple | None = None
@@ -392,9 +392,9 @@ class EditSession(QObject):
         others = self.other_edits()  # the other faces' edits, drawn with this one
         ratio = 1.0
         if draft:
-            from super_gui.app.pipeline import draft_ratio
+            from super_gui.app.drafts import screen_ratio
 
-            ratio = draft_ratio(self.screen_scale(), self.preview_scale)
+            ratio = screen_ratio(self.screen_scale(), self.preview_scale)
         key = (self.generation, view, draft, full, tuple((id(p), v) for p, v in others), ratio)
         if key == self._last_request:
             return False

@@ -144,7 +144,7 @@ class RenderRequest:
     draft: bool
     full: bool = False
     others: tuple = ()  # the other faces' edits of a group photo, drawn with this one: (Prepared, View) each
-    draft_ratio: float = 1.0  # a drag frame's resolution, as a fraction of the preview's (app.pipeline.draft_ratio)
+    draft_ratio: float = 1.0  # a drag frame's resolution, as a fraction of the preview's (app.drafts.screen_ratio)
 
 
 @dataclass(frozen=True)

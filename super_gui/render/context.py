@@ -135,3 +135,33 @@ def _drain_scenes(ctx: moderngl.Context, quad: moderngl.VertexArray, count: int 
         bind_home_framebuffer(ctx)
         for o in (*quick, *pixels, slow, big):
             o.release()
+
+
+_gl_finish = None
+
+
+def finish_unlocked(ctx: moderngl.Context) -> None:
+    """Wait until the GL has drawn everything asked of it, letting other Python threads run meanwhile.
+
+    moderngl holds Python's global interpreter lock inside every call, and a read-back waits there until
+    software GL has rasterised the frame: ~10-20 ms of a drag frame during which the editor's own thread
+    could not handle a slider move or paint. glFinish called through ctypes waits with the lock released,
+    so the read-back that follows finds the frame done. Where no GL library can be found (or on a context
+    that is not this thread's current one) this is ``ctx.finish()``."""
+    global _gl_finish
+    if _gl_finish is None:
+        _gl_finish = False
+        names = {"linux": ("libGL.so.1", "libOpenGL.so.0"), "darwin": ("/System/Library/Frameworks/OpenGL.framework/OpenGL",),
+                 "win32": ("opengl32",)}
+        for name in names.get("linux" if sys.platform.startswith("linux") else sys.platform, ()):
+            try:
+                fn = ctypes.CDLL(name).glFinish  # (CDLL: the call releases the interpreter lock)
+            except (OSError, AttributeError):
+                continue
+            fn.restype, fn.argtypes = None, []
+            _gl_finish = fn
+            break
+    if _gl_finish:
+        _gl_finish()
+    else:
+        ctx.finish()

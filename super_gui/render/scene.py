@@ -35,10 +35,11 @@ import numpy as np
 from super_gui.core.camera import VirtualCamera
 from super_gui.core.generated import GeneratedTexture, GeneratedView
 from super_gui.core.image_io import to_uint8
-from super_gui.core.mesh import PersonMesh, sample_bilinear
+from super_gui.core.mesh import PersonMesh
 from super_gui.core.resources import resource_path
 from super_gui.render import tiles
-from super_gui.render.context import bind_home_framebuffer, let_go, release_targets
+from super_gui.render.context import bind_home_framebuffer, finish_unlocked, let_go, release_targets
+from super_gui.render.mesh_buffers import MeshBuffers
 
 SHADERS = resource_path("shaders")
 
@@ -63,21 +64,18 @@ class SceneInputs:
 
 @dataclass
 class _Targets:
-    """The framebuffers of one output size: pass 1 (warped, generated, visibility), the blend, and the
-    drag frame's 1/4-resolution visibility. Iterating gives every GL object, for release."""
+    """The framebuffers of one output size: pass 1 (warped, generated, visibility) and the blend.
+    Iterating gives every GL object, for release."""
 
     mesh: moderngl.Framebuffer
     blend: moderngl.Framebuffer
-    coarse: moderngl.Framebuffer
     warped: moderngl.Texture
     generated: moderngl.Texture
     visibility: moderngl.Texture
-    coarse_visibility: moderngl.Texture
-    attachments: tuple  # the depth buffers and the blend's colour texture
+    attachments: tuple  # the depth buffer and the blend's colour texture
 
     def __iter__(self):
-        yield from (self.mesh, self.blend, self.coarse, self.warped, self.generated, self.visibility,
-                    self.coarse_visibility, *self.attachments)
+        yield from (self.mesh, self.blend, self.warped, self.generated, self.visibility, *self.attachments)
 
 
 @dataclass
@@ -101,35 +99,10 @@ class PortraitScene:
         self.composite_program = ctx.program(
             vertex_shader=(SHADERS / "screen.vert").read_text(), fragment_shader=(SHADERS / "composite.frag").read_text()
         )
-        self.draft_background = ctx.program(
-            vertex_shader=(SHADERS / "screen.vert").read_text(), fragment_shader=(SHADERS / "draft_background.frag").read_text()
-        )
-        self.draft_person = ctx.program(
-            vertex_shader=(SHADERS / "portrait.vert").read_text(), fragment_shader=(SHADERS / "draft_person.frag").read_text()
-        )
-        self.visibility_program = ctx.program(
-            vertex_shader=(SHADERS / "portrait.vert").read_text(), fragment_shader=(SHADERS / "visibility.frag").read_text()
-        )
-        data = np.concatenate(
-            [mesh.positions, mesh.source_px, mesh.head_weight[:, None], mesh.edit_weight[:, None], mesh.quality[:, None]], axis=1
-        ).astype("f4")
-        # Views draw only the triangles the edit can move (the rest is the photo itself): those come first,
-        # whole ones before torn ones, so each is one draw call with the tear as a uniform.
-        moving = mesh.edit_weight[mesh.triangles].max(axis=1) > 1e-3
-        group = np.where(moving, mesh.torn.astype(np.int8), 2)
-        triangles = mesh.triangles[np.argsort(group, kind="stable")]
-        self.n_whole, self.n_torn = int((group == 0).sum()), int((group == 1).sum())
-        self._buffers = [ctx.buffer(data.tobytes()), ctx.buffer(triangles.astype("i4").tobytes()),
-                         ctx.buffer(self._generated_per_vertex(inputs).tobytes()),
-                         ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], "f4").tobytes())]
-        attributes = [(self._buffers[0], "3f 2f 1f 1f 1f", "in_pos", "in_src", "in_head", "in_edit", "in_quality"),
-                      (self._buffers[2], "2f 4f", "in_generated_px", "in_generated_gain")]
-        # (skip_errors: a program need not read every attribute)
-        self.mesh_vao, self.visibility_vao, self.draft_vao = (
-            ctx.vertex_array(p, attributes, self._buffers[1], skip_errors=True)
-            for p in (self.mesh_program, self.visibility_program, self.draft_person))
-        self.quad_vao = ctx.vertex_array(self.composite_program, [(self._buffers[3], "2f", "in_corner")])
-        self.draft_quad_vao = ctx.vertex_array(self.draft_background, [(self._buffers[3], "2f", "in_corner")])
+        self.mesh_buffers = MeshBuffers(ctx, mesh, inputs.generated, inputs.work_rect)
+        self.mesh_vao = self.mesh_buffers.vertex_array(self.mesh_program)
+        self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], "f4").tobytes())
+        self.quad_vao = ctx.vertex_array(self.composite_program, [(self._quad, "2f", "in_corner")])
         lin = (moderngl.LINEAR, moderngl.LINEAR)
         self.generated_px = self._texture(inputs.generated.source_px, 2, "f4", lin)
         self.generated_gain = self._texture(inputs.generated.gain_weight, 4, "f1", lin)
@@ -140,28 +113,8 @@ class PortraitScene:
         self._targets: dict[tuple[int, int], tuple] = {}
         self._window_sizes: dict[float, set[tuple[int, int]]] = {}  # targets made for a scale's windows
 
-    @staticmethod
-    def _generated_per_vertex(inputs: SceneInputs) -> np.ndarray:
-        """(N, 6) float32 per mesh vertex: the generated texture's source pixel (full resolution) and its
-        colour gain / weight, sampled where the shaders sample those textures (``v_work``). The drag frame
-        interpolates these across triangles instead of reading two more textures per pixel."""
-        x0, y0, w, h = inputs.work_rect
-        gen = inputs.generated
-        gh, gw = gen.shape
-        src = inputs.mesh.source_px
-        # texture coordinate (src + 0.5 - x0) / w, as texel-centre pixels of the grid
-        map_x = (src[:, 0] + 0.5 - x0) / w * gw - 0.5
-        map_y = (src[:, 1] + 0.5 - y0) / h * gh - 0.5
-        source = sample_bilinear(gen.source_px, map_x, map_y)
-        gain = sample_bilinear(gen.gain_weight, map_x, map_y)
-        return np.concatenate([source, gain / 255.0], axis=1).astype("f4")
-
     def _draw_mesh(self, vao: moderngl.VertexArray, program: moderngl.Program) -> None:
-        """The triangles a view moves: whole ones, then those torn across a depth jump (``u_torn``)."""
-        for torn, first, count in ((0.0, 0, self.n_whole), (1.0, self.n_whole, self.n_torn)):
-            if count:
-                self._set(program, u_torn=torn)
-                vao.render(moderngl.TRIANGLES, vertices=3 * count, first=3 * first)
+        self.mesh_buffers.draw(vao, program)
 
     def _texture(self, arr: np.ndarray, components: int, dtype: str, filt) -> moderngl.Texture:
         arr = np.ascontiguousarray(arr)
@@ -230,7 +183,7 @@ class PortraitScene:
     def _backdrop(self, st: _ScaleTextures, photo_rgba: np.ndarray | None = None) -> moderngl.Texture:
         """What the drag frame lays the person over, per pixel of the photo crop: rgb = the photo with the
         background plate where the head was, a = where the edit may touch the photo (x 6, clamped). One
-        exact read per pixel instead of three filtered ones; the same bilinear samples the full render
+        read per pixel instead of three filtered ones; the same bilinear samples the full render
         takes at each pixel centre. Made with the preview's textures, or on a first drag at another scale."""
         if st.backdrop is None:
             w, h = st.photo.size
@@ -249,8 +202,14 @@ class PortraitScene:
             backdrop = np.empty((h, w, 4), np.uint8)
             backdrop[..., :3] = cv2.blendLinear(np.ascontiguousarray(plate[..., :3]), np.ascontiguousarray(photo_rgba[..., :3]), a, 1.0 - a)
             backdrop[..., 3] = np.clip(reach * (6.0 * 255.0) + 0.5, 0, 255).astype(np.uint8)
-            st.backdrop = self._texture(backdrop, 4, "f1", (moderngl.NEAREST, moderngl.NEAREST))
+            # (bilinear: a drag frame below the preview's resolution samples it between texels; at the
+            # preview's own resolution every sample falls on a texel centre, which bilinear returns exactly)
+            st.backdrop = self._texture(backdrop, 4, "f1", (moderngl.LINEAR, moderngl.LINEAR))
         return st.backdrop
+
+    def textures(self, scale: float) -> _ScaleTextures:
+        """The photo textures uploaded for ``scale``."""
+        return self._scales[scale]
 
     def origin(self, scale: float) -> tuple[int, int]:
         """Top-left output pixel of the photo crop uploaded for ``scale``."""
@@ -273,15 +232,10 @@ class PortraitScene:
             layers = self._layers(w, h)
             depth = self.ctx.depth_renderbuffer((w, h))
             out = self.ctx.texture((w, h), 4)
-            cw, ch = max(1, -(-w // 4)), max(1, -(-h // 4))
-            coarse = self.ctx.texture((cw, ch), 4)
-            coarse.repeat_x = coarse.repeat_y = False
-            coarse_depth = self.ctx.depth_renderbuffer((cw, ch))
             self._targets[key] = _Targets(
                 self.ctx.framebuffer(color_attachments=layers, depth_attachment=depth),
                 self.ctx.framebuffer(color_attachments=[out], depth_attachment=depth),
-                self.ctx.framebuffer(color_attachments=[coarse], depth_attachment=coarse_depth),
-                *layers, coarse, (depth, out, coarse_depth))
+                *layers, (depth, out))
         return self._targets[key]
 
     def _layers(self, w: int, h: int, max_level: int = 1000) -> list[moderngl.Texture]:
@@ -323,63 +277,30 @@ class PortraitScene:
         return (st.rect[0] + wx / scale, st.rect[1] + wy / scale, ww / scale, wh / scale)
 
     def _read(self, fbo: moderngl.Framebuffer, ww: int, wh: int) -> np.ndarray:
+        finish_unlocked(self.ctx)  # (the editor's thread runs while software GL draws)
         out = np.frombuffer(fbo.read(viewport=(0, 0, ww, wh), components=4), np.uint8).reshape(wh, ww, 4)
         err = self.ctx.error
         if err != "GL_NO_ERROR":
             raise RuntimeError(f"OpenGL error while rendering: {err}")
         return out
 
-    def _render_draft(self, camera, st: _ScaleTextures, scale: float, window, targets: _Targets) -> np.ndarray:
-        """A frame for slider drags: the visibility at 1/4 resolution (its bilinear enlargement is the
-        blur), then the person mesh blended and pasted in one pass (the generated texture read from per-vertex
-        attributes), and the photo/plate behind it (drawn last, only where the person did not land: early
-        depth test)."""
-        wx, wy, ww, wh = window
-        rect = self._window_rect(st, scale, window)
-        coarse_vis = targets.coarse_visibility
-        cw, ch = coarse_vis.size
-        cu, cv = max(1, -(-ww // 4)), max(1, -(-wh // 4))
-        v = self.visibility_program
-        self._set_view(v, camera, st, scale)
-        self._set(v, u_window=rect, u_scale=float(scale) * cu / ww)
-        targets.coarse.use()
-        targets.coarse.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        targets.coarse.viewport = (0, 0, cu, cv)
-        self._draw_mesh(self.visibility_vao, v)
-        common = dict(u_photo_offset=(wx, wy), u_window=rect, u_work=self.inputs.work_rect, u_extent=(cu / cw, cv / ch))
-        targets.blend.use()
-        targets.blend.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
-        targets.blend.viewport = (0, 0, ww, wh)
-        p = self.draft_person
-        self._set_view(p, camera, st, scale)
-        self._set(p, u_size=(float(ww), float(wh)), **common)
-        backdrop = self._backdrop(st)
-        self._bind(p, u_photo=st.photo, u_backdrop=backdrop, u_coarse=coarse_vis)
-        self.draft_vao.render(moderngl.TRIANGLES, vertices=3 * (self.n_whole + self.n_torn))
-        self.ctx.depth_func = "<="
-        self._set(self.draft_background, u_depth=1.0, **common)
-        self._bind(self.draft_background, u_photo=st.photo, u_backdrop=backdrop, u_coarse=coarse_vis)
-        self.draft_quad_vao.render(moderngl.TRIANGLE_STRIP)
-        self.ctx.depth_func = "<"
-        return self._read(targets.blend, ww, wh)
-
     def render(
-        self, camera: VirtualCamera, scale: float, face_px: float, window: tuple[int, int, int, int], *, draft: bool = False,
+        self, camera: VirtualCamera, scale: float, face_px: float, window: tuple[int, int, int, int], *,
         generated: GeneratedView | None = None,
     ) -> tuple[np.ndarray, float]:
         """Draw and blend the view at ``scale`` inside ``window`` = (x, y, w, h), output pixels relative to
         the photo crop uploaded for that scale (the part of the picture the edit can reach).
 
         Returns ((h, w, 4) uint8: the edited window, rows top-down, alpha = paste weight; seconds).
-        ``face_px`` (the eye distance in output pixels) sets the blur and feather widths. ``draft`` trades
-        the pyramid blend for speed (frames shown while a slider moves). A big full-resolution window is
-        drawn in tiles (:meth:`tiled`), each read straight into the returned array. ``generated``: the
-        backend's own image of this view, laid over the generated texture by its alpha (not in a draft);
-        the last one given stays uploaded, so the same object again costs nothing.
+        ``face_px`` (the eye distance in output pixels) sets the blur and feather widths. A big
+        full-resolution window is drawn in tiles (:meth:`tiled`), each read straight into the returned
+        array. ``generated``: the backend's own image of this view, laid over the generated texture by its
+        alpha; the last one given stays uploaded, so the same object again costs nothing. (Frames shown
+        while a slider moves are drawn by :class:`~super_gui.render.draft.DraftPainter` instead.)
         """
         t = time.perf_counter()
         st = self._scales[scale]
-        if self.tiled(scale, window, draft=draft):
+        if self.tiled(scale, window):
             self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
             whole = np.empty((window[3], window[2], 4), np.uint8)
 
@@ -396,8 +317,6 @@ class PortraitScene:
             self._window_sizes.setdefault(scale, set()).add((w, h))
         self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         self.ctx.enable(moderngl.DEPTH_TEST)
-        if draft:
-            return self._render_draft(camera, st, scale, window, targets), time.perf_counter() - t
         return self._render_whole(camera, st, scale, face_px, window, targets, w, h, generated), time.perf_counter() - t
 
     def _render_whole(self, camera, st: _ScaleTextures, scale: float, face_px: float, window, targets: _Targets,
@@ -408,6 +327,7 @@ class PortraitScene:
         rect = self._window_rect(st, scale, window)
         self._mesh_pass(camera, st, scale, rect, targets.mesh, (ww, wh), generated)
         warped, generated, vis = targets.warped, targets.generated, targets.visibility
+        finish_unlocked(self.ctx)
         for tex in (warped, generated, vis):
             tex.build_mipmaps()
         self._composite(st, (warped, generated, vis), (warped, generated, vis), face_px,
@@ -477,7 +397,7 @@ class PortraitScene:
         for st in self._scales.values():
             self._release_scale(st)
         self._scales.clear()
-        for o in (self.mesh_vao, self.visibility_vao, self.quad_vao, self.draft_vao, self.draft_quad_vao, *self._buffers, self.generated_px,
-                  self.generated_gain, self.plate, self.edit_old, self.mesh_program, self.visibility_program, self.composite_program,
-                  self.draft_background, self.draft_person):
+        for o in (self.mesh_vao, self.quad_vao, self._quad, self.generated_px, self.generated_gain, self.plate, self.edit_old,
+                  self.mesh_program, self.composite_program):
             o.release()
+        self.mesh_buffers.release()

@@ -135,27 +135,36 @@ def test_head_skirt_is_hidden_in_the_photo_and_coloured_from_the_head(grace):
 
 
 def test_drag_frames_show_what_the_settled_frame_shows(tmp_path, grace_rgb):
-    """The fast frames shown while a slider moves (their own shaders, the generated texture interpolated from the
-    vertices, a precomputed backdrop) match the settled frame the release brings, at a preview scale
-    below 1 (a photo larger than the preview), and leave the photo far from the head as it is."""
+    """The fast frames shown while a slider moves (their own shaders and coarser meshes, the generated texture
+    interpolated from the vertices, a precomputed backdrop) match the settled frame the release brings, at a
+    preview scale below 1 (a photo larger than the preview), at the preview's resolution and at half of it,
+    and leave the photo far from the head as it is."""
     import cv2
 
+    from super_gui.app.drafts import DraftPace
     from tests.conftest import save
 
     big = cv2.resize(grace_rgb, (grace_rgb.shape[1] * 2, grace_rgb.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
     prepared = prepare(load_photo(save(big, tmp_path / "grace2x.jpg", quality=95)))
     renderer = PortraitRenderer(prepared)
+    renderer.pace = DraftPace(budget_s=float("inf"))  # the resolution asked for, however slow this machine is
     try:
         assert renderer.preview_scale < 1.0
         base = renderer.base_image(renderer.preview_scale)
         for view in (View(yaw_deg=15), View(yaw_deg=-20, pitch_deg=8), View(pitch_deg=-10, focal_35mm=85.0)):
-            draft = renderer.render(view, draft=True).image
             settled = renderer.render(view).image
-            diff = np.abs(draft.astype(int) - settled).max(axis=2)
-            assert diff.mean() < 1.5 and np.percentile(diff, 99) < 8, view
-            moved = np.any(draft != base, axis=2)
-            assert 0.05 < moved.mean() < 0.6, view  # the head changed, not the whole picture
-            h, w = moved.shape
-            assert not moved[int(0.85 * h) :].any() and not moved[:, : int(0.08 * w)].any(), view
+            for ratio in (1.0, 0.5):
+                draft = renderer.render(view, draft=True, draft_ratio=ratio)
+                small = cv2.resize(settled, (draft.image.shape[1], draft.image.shape[0]), interpolation=cv2.INTER_LINEAR)
+                assert draft.scale == pytest.approx(renderer.preview_scale * ratio, rel=0.01)
+                # the coarser meshes move edges (glasses, the outline, the torn hat top) by about a pixel
+                diff = np.abs(draft.image.astype(int) - small).max(axis=2)
+                # (the frame shifted by one pixel: a mean of 5-9)
+                assert diff.mean() < 2.5 and np.percentile(diff, 99) < 56, (view, ratio)
+                moved = np.any(draft.image != renderer.draft_base(ratio), axis=2)
+                assert 0.05 < moved.mean() < 0.6, (view, ratio)  # the head changed, not the whole picture
+                h, w = moved.shape
+                assert not moved[int(0.85 * h) :].any() and not moved[:, : int(0.08 * w)].any(), (view, ratio)
+            assert np.array_equal(renderer.draft_base(1.0), base)
     finally:
         renderer.release()

@@ -1,0 +1,142 @@
+"""Drag frames: the fast variant of a view, shown while a slider moves (the settled frame, drawn by
+:class:`~super_gui.render.scene.PortraitScene`, replaces it when the slider is let go).
+
+Three steps, drawn at the frame's own resolution, which may be below the photo crop's (the editor asks
+for the size the photo has on screen; see ``app.pipeline``):
+
+1. the visibility at 1/4 resolution (its bilinear enlargement is the blur), from a coarse mesh;
+2. the person mesh blended and pasted in one pass, the generated texture interpolated from the vertices;
+3. the photo with the background plate behind it, drawn last, only where the person did not land
+   (early depth test).
+
+Software GL transforms and sets up every triangle on the calling thread, whatever the frame's size,
+so the meshes here are coarser lattices of the same depth than the settled frame's (``app.pipeline``
+builds them): on llvmpipe a drag frame of the full mesh spent as long on its ~16k triangles as on
+its ~350k pixels. Owns its GL objects (``release()``); GL calls on the context's thread only. No Qt.
+"""
+
+from __future__ import annotations
+
+import math
+
+import moderngl
+import numpy as np
+
+from super_gui.core.camera import VirtualCamera
+from super_gui.core.mesh import PersonMesh
+from super_gui.render.context import bind_home_framebuffer
+from super_gui.render.mesh_buffers import MeshBuffers
+from super_gui.render.scene import SHADERS, PortraitScene, _ScaleTextures
+
+TARGET_STEP_PX = 64  # the targets grow in steps of this many pixels, so a drag does not remake them
+
+
+class DraftPainter:
+    """Draws drag frames of ``scene``'s photo: ``mesh`` for the person, ``visibility_mesh`` (coarser) for the
+    1/4-resolution visibility. Uses the scene's photo textures; owns its programs, buffers and targets."""
+
+    def __init__(self, scene: PortraitScene, mesh: PersonMesh, visibility_mesh: PersonMesh):
+        ctx = self.ctx = scene.ctx
+        self.scene = scene
+        inputs = scene.inputs
+        self.visibility_program = ctx.program(vertex_shader=(SHADERS / "portrait.vert").read_text(),
+                                              fragment_shader=(SHADERS / "visibility.frag").read_text())
+        self.person = MeshBuffers(ctx, mesh, inputs.generated, inputs.work_rect)
+        self.visible = MeshBuffers(ctx, visibility_mesh, inputs.generated, inputs.work_rect)
+        self.visibility_vao = self.visible.vertex_array(self.visibility_program)
+        self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], "f4").tobytes())
+        self._variants: dict[bool, tuple] = {}  # same resolution as the crop or not: programs and vertex arrays
+        self._targets: list = []  # blend framebuffer, coarse framebuffer, then their attachments
+        self._capacity = (0, 0)
+
+    @property
+    def triangles(self) -> tuple[int, int]:
+        """Moving triangles of the person mesh and of the visibility mesh."""
+        return (self.person.n_whole + self.person.n_torn, self.visible.n_whole + self.visible.n_torn)
+
+    def _variant(self, same_resolution: bool) -> tuple:
+        """(person program, background program, their vertex arrays): at the crop's own resolution the photo
+        is read texel for texel, below it sampled bilinearly."""
+        if same_resolution not in self._variants:
+            define = "#define SAME_RESOLUTION\n" if same_resolution else ""
+
+            def program(vertex: str, fragment: str) -> moderngl.Program:
+                source = (SHADERS / fragment).read_text().replace("#version 330\n", "#version 330\n" + define, 1)
+                return self.ctx.program(vertex_shader=(SHADERS / vertex).read_text(), fragment_shader=source)
+
+            person, background = program("portrait.vert", "draft_person.frag"), program("screen.vert", "draft_background.frag")
+            self._variants[same_resolution] = (person, background, self.person.vertex_array(person),
+                                               self.ctx.vertex_array(background, [(self._quad, "2f", "in_corner")]))
+        return self._variants[same_resolution]
+
+    def _ensure_targets(self, w: int, h: int) -> tuple[moderngl.Framebuffer, moderngl.Framebuffer]:
+        if w > self._capacity[0] or h > self._capacity[1]:
+            self._release_targets()
+            cw = max(w, self._capacity[0]) + (-max(w, self._capacity[0])) % TARGET_STEP_PX
+            ch = max(h, self._capacity[1]) + (-max(h, self._capacity[1])) % TARGET_STEP_PX
+            colour, depth = self.ctx.texture((cw, ch), 4), self.ctx.depth_renderbuffer((cw, ch))
+            qw, qh = cw // 4, ch // 4
+            coarse, coarse_depth = self.ctx.texture((qw, qh), 4), self.ctx.depth_renderbuffer((qw, qh))
+            coarse.repeat_x = coarse.repeat_y = False
+            self._targets = [self.ctx.framebuffer(color_attachments=[colour], depth_attachment=depth),
+                             self.ctx.framebuffer(color_attachments=[coarse], depth_attachment=coarse_depth),
+                             colour, depth, coarse, coarse_depth]
+            self._capacity = (cw, ch)
+        return self._targets[0], self._targets[1]
+
+    def render(self, camera: VirtualCamera, st: _ScaleTextures, window_rect: tuple[float, float, float, float],
+               size: tuple[int, int], *, same_resolution: bool) -> np.ndarray:
+        """The drag frame of ``camera`` over ``window_rect`` ((x, y, w, h), full-resolution edge coordinates)
+        drawn ``size`` = (w, h) output pixels, from the photo textures ``st`` (``same_resolution``: one
+        output pixel per crop texel): ((h, w, 4) uint8, rows top-down, rgb = the finished pixels, alpha =
+        paste weight: 0 where the photo is unchanged)."""
+        ww, wh = size
+        blend, coarse = self._ensure_targets(ww, wh)
+        coarse_tex = self._targets[4]
+        cu, cv = max(1, math.ceil(ww / 4)), max(1, math.ceil(wh / 4))
+        scene = self.scene
+        self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
+        self.ctx.enable(moderngl.DEPTH_TEST)
+
+        v = self.visibility_program
+        scene._set_view(v, camera, st, 1.0)
+        scene._set(v, u_window=window_rect, u_scale=float(cu / window_rect[2]))
+        coarse.use()
+        coarse.clear(0.0, 0.0, 0.0, 0.0, depth=1.0, viewport=(0, 0, cu, cv))
+        coarse.viewport = (0, 0, cu, cv)
+        self.visible.draw(self.visibility_vao, v)
+
+        common = dict(u_window=window_rect, u_extent=(cu / coarse_tex.size[0], cv / coarse_tex.size[1]))
+        backdrop = scene._backdrop(st)
+        blend.use()
+        blend.clear(0.0, 0.0, 0.0, 0.0, depth=1.0, viewport=(0, 0, ww, wh))
+        blend.viewport = (0, 0, ww, wh)
+        p, b, person_vao, quad_vao = self._variant(same_resolution)
+        scene._set_view(p, camera, st, 1.0)
+        scene._set(p, u_size=(float(ww), float(wh)), **common)
+        scene._bind(p, u_photo=st.photo, u_backdrop=backdrop, u_coarse=coarse_tex)
+        self.person.draw(person_vao, p)
+        self.ctx.depth_func = "<="
+        scene._set(b, u_depth=1.0, u_texture=st.rect, **common)
+        scene._bind(b, u_photo=st.photo, u_backdrop=backdrop, u_coarse=coarse_tex)
+        quad_vao.render(moderngl.TRIANGLE_STRIP)
+        self.ctx.depth_func = "<"
+        return scene._read(blend, ww, wh)
+
+    def _release_targets(self) -> None:
+        if self._targets:
+            bind_home_framebuffer(self.ctx)
+            for o in self._targets:
+                o.release()
+            self._targets = []
+
+    def release(self) -> None:
+        self._release_targets()
+        for person, background, person_vao, quad_vao in self._variants.values():
+            for o in (person_vao, quad_vao, person, background):
+                o.release()
+        self._variants.clear()
+        for o in (self.visibility_vao, self._quad, self.visibility_program):
+            o.release()
+        self.person.release()
+        self.visible.release()

@@ -1,0 +1,40 @@
+"""Drag frames in the editor: no larger than the photo is on screen; the settled frame at the preview's size."""
+
+from __future__ import annotations
+
+import cv2
+
+from super_gui.app.drafts import MIN_RATIO, screen_ratio
+from super_gui.core.camera import View
+from tests.conftest import save
+from tests.gui.conftest import wait_frame, wait_ready
+
+
+def test_drag_frames_are_drawn_at_the_photos_size_on_screen(qtbot, window, grace_rgb, tmp_path):
+    big = cv2.resize(grace_rgb, (grace_rgb.shape[1] * 2, grace_rgb.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
+    window.resize(900, 700)  # the photo is shown smaller than its 1024 px preview
+    window.open_photo(save(big, tmp_path / "grace2x.jpg", quality=95))
+    wait_ready(qtbot, window)
+    preview = window.viewer.result_array().shape
+    ratio = screen_ratio(window.viewer.zoom(), window.session.preview_scale)
+    assert ratio < 1.0
+
+    shown = []
+    window.frameShown.connect(shown.append)
+    row = window.controls.yaw
+    row.slider.setSliderDown(True)
+    for v in range(10, 130, 10):
+        row.slider.setValue(v)
+        qtbot.wait(20)
+    qtbot.waitUntil(lambda: any(f.draft for f in shown), timeout=30_000)
+    row.slider.setSliderDown(False)
+    wait_frame(qtbot, window, window.view)
+    drafts = [f for f in shown if f.draft]
+    for f in drafts:
+        w = f.image.shape[1]
+        assert round(preview[1] * min(MIN_RATIO, ratio)) <= w <= round(preview[1] * ratio), (w, preview, ratio)
+        assert f.scale < window.session.preview_scale
+    assert window.last_frame.image.shape == preview and not window.last_frame.draft  # let go: the full preview
+    assert window.viewer.result_array().shape == preview
+    window.set_view(View(5.0, 0.0, None))
+    wait_frame(qtbot, window, View(5.0, 0.0, None))

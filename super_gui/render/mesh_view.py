@@ -26,6 +26,7 @@ BACKGROUND = (0.13, 0.13, 0.14)
 CAPTURE_COLOUR = (0.92, 0.92, 0.92, 1.0)
 VIRTUAL_COLOUR = (1.0, 0.69, 0.0, 1.0)
 WIRE_COLOUR = (0.55, 0.78, 1.0, 1.0)
+LIGHT = tuple((np.array([-0.4, -0.6, -1.0]) / np.linalg.norm([-0.4, -0.6, -1.0])).tolist())  # towards the light
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,19 @@ class MeshViewScene:
         data = np.concatenate([mesh.positions, mesh.normals, uv, mesh.head_weight[:, None]], axis=1).astype("f4")
         tris = mesh.triangles[~mesh.torn].astype("i4")
         self._tris = tris  # the wireframe's edges are found from them when first drawn
-        self.program = ctx.program(vertex_shader=(SHADERS / "mesh_view.vert").read_text(),
-                                   fragment_shader=(SHADERS / "mesh_view.frag").read_text())
+        vert, frag = (SHADERS / "mesh_view.vert").read_text(), (SHADERS / "mesh_view.frag").read_text()
+        version, _, rest = frag.partition("\n")
+        # one program per filled mode (mesh_view.frag's MODE): software GL runs both sides of a uniform's branch
+        self._programs = {mode: ctx.program(vertex_shader=vert, fragment_shader=f"{version}\n#define MODE {i}\n{rest}")
+                          for i, mode in enumerate(MODES[:2])}
         self.line_program = ctx.program(vertex_shader=(SHADERS / "lines.vert").read_text(),
                                         fragment_shader=(SHADERS / "lines.frag").read_text())
         self._vbo = ctx.buffer(data.tobytes())
         self._ibo = ctx.buffer(tris.tobytes())
-        self.vao = ctx.vertex_array(self.program, [(self._vbo, "3f 3f 2f 1f", "in_pos", "in_normal", "in_uv", "in_head")], self._ibo)
+        self._vaos = {mode: ctx.vertex_array(p, [(self._vbo, "3f 3f 2f 1f", "in_pos", "in_normal", "in_uv", "in_head")
+                                                 if "in_uv" in p else (self._vbo, "3f 3f 2x4 1f", "in_pos", "in_normal", "in_head")],
+                                             self._ibo)
+                      for mode, p in self._programs.items()}  # (clay has no use for the texture's coordinates)
         self._line_vbo = ctx.buffer(reserve=2 * 16 * 4 * 4)  # both frusta (_write_frusta)
         self._frusta_for: tuple | None = None
         self.line_vao = ctx.vertex_array(self.line_program, [(self._line_vbo, "3f 1f", "in_pos", "in_head")])
@@ -154,16 +161,16 @@ class MeshViewScene:
         rotation = camera.rotation if camera is not None else np.eye(3)
         pivot = camera.pivot if camera is not None else self.eye_midpoint
         edit = np.asarray(rotation, np.float64).T.astype("f4").tobytes()
-        for p in (self.program, self.line_program):
+        program = self.line_program if mode == "wireframe" else self._programs[mode]
+        for p in (program,) if program is self.line_program else (program, self.line_program):
             p["u_view_proj"].write(mvp.T.astype("f4").tobytes())
             p["u_edit"].write(edit)
             p["u_pivot"].value = tuple(float(v) for v in pivot)
-        p = self.program
-        p["u_mode"].value = MODES.index(mode)
-        p["u_light"].value = tuple((np.array([-0.4, -0.6, -1.0]) / np.linalg.norm([-0.4, -0.6, -1.0])).tolist())
-        if "u_texture" in p:
-            p["u_texture"].value = 0
-        self.texture.use(0)
+        if "u_light" in program:
+            program["u_light"].value = LIGHT
+        if "u_texture" in program:
+            program["u_texture"].value = 0
+            self.texture.use(0)
         self.ctx.enable(moderngl.DEPTH_TEST)
         self.ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         if mode == "wireframe":
@@ -173,7 +180,7 @@ class MeshViewScene:
             self.line_program["u_color"].value = WIRE_COLOUR
             self._edges().render(moderngl.LINES)
         else:
-            self.vao.render(moderngl.TRIANGLES)
+            self._vaos[mode].render(moderngl.TRIANGLES)
         self._write_frusta(None if camera is None else camera.dolly_shift_m)
         for i, colour in enumerate((CAPTURE_COLOUR, VIRTUAL_COLOUR)[:1 if camera is None else 2]):
             self.line_program["u_color"].value = colour
@@ -208,7 +215,7 @@ class MeshViewScene:
 
     def release(self) -> None:
         release_targets(self.ctx, self._targets)
-        for o in (self.vao, self.line_vao, self._edge_vao, self._vbo, self._ibo, self._edge_ibo, self._line_vbo,
-                  self.texture, self.program, self.line_program):
+        for o in (*self._vaos.values(), self.line_vao, self._edge_vao, self._vbo, self._ibo, self._edge_ibo,
+                  self._line_vbo, self.texture, *self._programs.values(), self.line_program):
             if o is not None:
                 o.release()

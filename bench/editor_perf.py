@@ -7,7 +7,8 @@
   not the bench's): open the photo, then drag sliders as a person would, one move every 16 ms. Latency is
   from a slider move (``QSlider.setValue`` while the slider is down) until the viewer has painted a frame
   of that move or of a newer one; memory (VmRSS) after 10 and after 1,000 moves, each drag let go and its
-  full-quality frame shown before the next.
+  full-quality frame shown before the next; and the latency drag again with a CPU-bound process (a busy
+  loop) running beside the editor.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class Editor(QObject):
         self.latencies: list[float] = []
         self.move_times: list[float] = []  # of the timed moves
         self.render_s: list[float] = []  # render-thread time of each draft frame painted
+        self.draft_ratios: list[float | None] = []  # the resolution of each (app.drafts)
         self.last_draft_paint = 0.0
         self._unpainted = None  # the Frame handed to the viewer, before its paint
         self._last_paint = None  # (the image the viewer showed, when its paint was done)
@@ -135,6 +137,7 @@ class Editor(QObject):
         self._unpainted = None
         if frame.draft:
             self.render_s.append(frame.seconds)
+            self.draft_ratios.append(frame.timings_s.get("ratio"))
             self.last_draft_paint = now
         done = [t for seq, t in self.waiting if seq <= frame.seq]
         self.latencies += [now - t for t in done]
@@ -198,6 +201,12 @@ class Editor(QObject):
         slider.setSliderDown(False)  # sliderReleased: the full-quality frame
         self.wait(self.settled, "the settled frame")
 
+    def screen_ratio(self) -> float:
+        """The resolution drag frames are asked for: the photo's size on screen (app.drafts.screen_ratio)."""
+        from super_gui.app.drafts import screen_ratio
+
+        return screen_ratio(self.window.viewer.zoom(), self.window.session.preview_scale)
+
     def close(self) -> None:
         self.window.close()
 
@@ -217,13 +226,17 @@ def bench_live(photo: Path) -> list[tuple[str, str]]:
             drafts_s = ed.last_draft_paint - ed.move_times[0]
             moves_ms = np.diff(ed.move_times).mean() * 1000
             lat = np.array(ed.latencies) * 1000
+            ratios = [r for r in ed.draft_ratios[before:] if r is not None]
             rows = [(f"editor: slider move to new frame painted, {LATENCY_MOVES}-move yaw drag: median / p95 "
-                     "(bar 33 ms median)", f"{np.median(lat):.1f} / {np.percentile(lat, 95):.1f} ms"),
+                     "(bar 12 / 20 ms)", f"{np.median(lat):.1f} / {np.percentile(lat, 95):.1f} ms"),
                     ("editor: draft frames painted during that drag",
                      f"{painted} in {drafts_s:.1f} s ({painted / drafts_s:.0f} per s); "
                      f"moves {moves_ms:.1f} ms apart (asked: {MOVE_MS})"),
                     ("editor: their render time in the render thread: median / p95",
-                     f"{np.median(rs):.1f} / {np.percentile(rs, 95):.1f} ms")]
+                     f"{np.median(rs):.1f} / {np.percentile(rs, 95):.1f} ms"),
+                    ("editor: their resolution, as a fraction of the 1024 px preview's (screen: "
+                     f"{ed.screen_ratio():.2f}): median / least", f"{np.median(ratios):.2f} / {min(ratios):.2f}" if ratios else "-")]
+            rows += bench_loaded_drag(ed)
             drags, rows_in_turn = 2, itertools.cycle((c.pitch, c.focal, c.yaw))
             while ed.moves < MEMORY_MOVES[1]:
                 row = next(rows_in_turn)
@@ -237,6 +250,29 @@ def bench_live(photo: Path) -> list[tuple[str, str]]:
             return rows
         finally:
             ed.close()
+
+
+def cpu_hog() -> subprocess.Popen:
+    """A CPU-bound process beside the editor (one core's worth: a busy loop)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def bench_loaded_drag(ed: Editor) -> list[tuple[str, str]]:
+    """The latency drag again with a CPU-bound process running beside the editor."""
+    c = ed.window.controls
+    hog = cpu_hog()
+    try:
+        time.sleep(0.5)  # (let it take its core)
+        n_lat, n_ratio = len(ed.latencies), len(ed.draft_ratios)
+        ed.drag(c.yaw, sweep(c.yaw.slider, LATENCY_MOVES, 4), timed=True)
+    finally:
+        hog.kill()
+        hog.wait()
+    lat = np.array(ed.latencies[n_lat:]) * 1000
+    ratios = [r for r in ed.draft_ratios[n_ratio:] if r is not None]
+    return [("editor: the same drag with a CPU-bound process beside the editor: median / p95 (bar 25 ms median)",
+             f"{np.median(lat):.1f} / {np.percentile(lat, 95):.1f} ms; resolution median {np.median(ratios):.2f}"
+             if ratios else f"{np.median(lat):.1f} / {np.percentile(lat, 95):.1f} ms")]
 
 
 def bench_live_in_child(photo: Path) -> list[tuple[str, str]]:

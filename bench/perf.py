@@ -241,9 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.editor:
             rows += bench_memory(Path(tmp), photo)
         if not args.no_editor and not args.memory:
+            from bench.detail_perf import detail_rows
             from bench.editor_perf import editor_rows
+            from bench.mesh_perf import mesh_rows
 
             rows += editor_rows(photo, args.repeats)
+            rows += mesh_rows(photo)
+            rows += detail_rows(photo, min(3, args.repeats))
     print_table(rows)
     return 0
 

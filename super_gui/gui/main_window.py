@@ -325,7 +325,7 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, PresentMixin, SelfieM
         self._update_actions()
 
     def _on_frame(self, frame: Frame) -> None:
-        self.viewer.set_result(frame.image)
+        self.viewer.set_result(frame.image, frame.qimage)
         self.last_frame = frame
         kind = " (draft)" if frame.draft else " (full resolution)" if frame.scale == 1.0 and self.session.preview_scale < 1.0 else ""
         self.render_label.setText(f"Frame {frame.seconds * 1000:.0f} ms{kind}")

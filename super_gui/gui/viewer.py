@@ -89,8 +89,9 @@ class ImageViewer(QWidget):
         self._faces, self._usable, self._prompt = [], [], ""
         self.update()
 
-    def set_result(self, image: np.ndarray) -> None:
-        self._after = (image, qimage_from_rgb(image))
+    def set_result(self, image: np.ndarray, qimage: QImage | None = None) -> None:
+        """Show ``image``; ``qimage``: the same pixels as :func:`qimage_from_rgb` makes them, if already made."""
+        self._after = (image, qimage if qimage is not None else qimage_from_rgb(image))
         self.repaint()
 
     def result_array(self) -> np.ndarray | None:

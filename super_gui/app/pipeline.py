@@ -298,7 +298,8 @@ class PortraitRenderer:
         if self._draft is None:
             from super_gui.render.draft import DraftPainter
 
-            self._draft = DraftPainter(self.scene, *draft_meshes(self.prepared.inversion.depth, self.prepared.analysis.intrinsics))
+            self._draft = DraftPainter(self.scene, *draft_meshes(self.prepared.inversion.depth, self.prepared.analysis.intrinsics),
+                                       self.scene.textures(self.preview_scale))
         return self._draft
 
     def draft_size(self, ratio: float) -> tuple[int, int]:

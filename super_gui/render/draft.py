@@ -31,17 +31,46 @@ from super_gui.render.scene import SHADERS, PortraitScene, _ScaleTextures
 TARGET_STEP_PX = 64  # the targets grow in steps of this many pixels, so a drag does not remake them
 
 
+INTERIOR_EDIT = 0.9  # a triangle inside the head: moved at least this much by the edit at each corner ...
+INTERIOR_MATTE = 250  # ... inside the person's matte (of 255) there ...
+INTERIOR_GENERATED = 0.002  # ... and with no more generated texture than draft_person.frag ignores
+
+
+def interior_of(st: _ScaleTextures):
+    """A ``MeshBuffers`` split: the triangles for which draft_person.frag's blend is the photo's own colour,
+    pasted whole (draft_interior.frag draws them with one read instead of five). The visibility then only
+    chooses between the photo and itself; the paste weight is 1 wherever a surface moved this much lands
+    (it is the 1/4-resolution edit weight x 6, ~0.5 even at the head's outline); and the matte is read
+    at the corners from the crop's alpha."""
+    w, h = st.photo.size
+    alpha = np.frombuffer(st.photo.read(), np.uint8).reshape(h, w, 4)[..., 3]
+    rx, ry, rw, rh = st.rect
+
+    def split(mesh: PersonMesh, per_vertex: np.ndarray) -> np.ndarray:
+        src = mesh.source_px
+        px = np.clip(np.floor((src[:, 0] + 0.5 - rx) / rw * w).astype(np.int64), 0, w - 1)
+        py = np.clip(np.floor((src[:, 1] + 0.5 - ry) / rh * h).astype(np.int64), 0, h - 1)
+        ok = ((alpha[py, px] >= INTERIOR_MATTE) & (mesh.edit_weight >= INTERIOR_EDIT) & (mesh.quality >= 0.0)
+              & (per_vertex[:, 5] <= INTERIOR_GENERATED))
+        return ok[mesh.triangles].all(axis=1)
+
+    return split
+
+
 class DraftPainter:
     """Draws drag frames of ``scene``'s photo: ``mesh`` for the person, ``visibility_mesh`` (coarser) for the
     1/4-resolution visibility. Uses the scene's photo textures; owns its programs, buffers and targets."""
 
-    def __init__(self, scene: PortraitScene, mesh: PersonMesh, visibility_mesh: PersonMesh):
+    def __init__(self, scene: PortraitScene, mesh: PersonMesh, visibility_mesh: PersonMesh, st: _ScaleTextures):
         ctx = self.ctx = scene.ctx
         self.scene = scene
         inputs = scene.inputs
-        self.visibility_program = ctx.program(vertex_shader=(SHADERS / "portrait.vert").read_text(),
-                                              fragment_shader=(SHADERS / "visibility.frag").read_text())
-        self.person = MeshBuffers(ctx, mesh, inputs.generated, inputs.work_rect)
+        vertex = (SHADERS / "portrait.vert").read_text()
+        self.visibility_program = ctx.program(vertex_shader=vertex, fragment_shader=(SHADERS / "visibility.frag").read_text())
+        self.interior_program = ctx.program(vertex_shader=vertex, fragment_shader=(SHADERS / "draft_interior.frag").read_text())
+        # the person's interior triangles first (n_whole), then the others
+        self.person = MeshBuffers(ctx, mesh, inputs.generated, inputs.work_rect, split=interior_of(st))
+        self.interior_vao = self.person.vertex_array(self.interior_program)
         self.visible = MeshBuffers(ctx, visibility_mesh, inputs.generated, inputs.work_rect)
         self.visibility_vao = self.visible.vertex_array(self.visibility_program)
         self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], "f4").tobytes())
@@ -50,9 +79,9 @@ class DraftPainter:
         self._capacity = (0, 0)
 
     @property
-    def triangles(self) -> tuple[int, int]:
-        """Moving triangles of the person mesh and of the visibility mesh."""
-        return (self.person.n_whole + self.person.n_torn, self.visible.n_whole + self.visible.n_torn)
+    def triangles(self) -> tuple[int, int, int]:
+        """Moving triangles of the person mesh, of them inside the head, and of the visibility mesh."""
+        return (self.person.n_whole + self.person.n_torn, self.person.n_whole, self.visible.n_whole + self.visible.n_torn)
 
     def _variant(self, same_resolution: bool) -> tuple:
         """(person program, background program, their vertex arrays): at the crop's own resolution the photo
@@ -111,11 +140,15 @@ class DraftPainter:
         blend.use()
         blend.clear(0.0, 0.0, 0.0, 0.0, depth=1.0, viewport=(0, 0, ww, wh))
         blend.viewport = (0, 0, ww, wh)
+        i = self.interior_program
+        scene._set_view(i, camera, st, 1.0)
+        scene._set(i, u_window=window_rect)
+        self.person.draw_part(self.interior_vao, second=False)
         p, b, person_vao, quad_vao = self._variant(same_resolution)
         scene._set_view(p, camera, st, 1.0)
         scene._set(p, u_size=(float(ww), float(wh)), **common)
         scene._bind(p, u_photo=st.photo, u_backdrop=backdrop, u_coarse=coarse_tex)
-        self.person.draw(person_vao, p)
+        self.person.draw_part(person_vao, second=True)
         self.ctx.depth_func = "<="
         scene._set(b, u_depth=1.0, u_texture=st.rect, **common)
         scene._bind(b, u_photo=st.photo, u_backdrop=backdrop, u_coarse=coarse_tex)
@@ -136,7 +169,7 @@ class DraftPainter:
             for o in (person_vao, quad_vao, person, background):
                 o.release()
         self._variants.clear()
-        for o in (self.visibility_vao, self._quad, self.visibility_program):
+        for o in (self.visibility_vao, self.interior_vao, self._quad, self.visibility_program, self.interior_program):
             o.release()
         self.person.release()
         self.visible.release()

@@ -33,19 +33,23 @@ def generated_per_vertex(mesh: PersonMesh, generated: GeneratedTexture,
 
 
 class MeshBuffers:
-    """Vertex and index buffers of ``mesh``'s moving triangles (``n_whole`` whole, then ``n_torn`` torn)."""
+    """Vertex and index buffers of ``mesh``'s moving triangles (``n_whole`` whole, then ``n_torn`` torn).
+
+    ``split``: a per-vertex-triple test instead of the tear, ``split(mesh, per_vertex_generated) -> (T,)
+    bool``: its triangles come first (``n_whole`` of them), the others after (``n_torn``)."""
 
     def __init__(self, ctx: moderngl.Context, mesh: PersonMesh, generated: GeneratedTexture,
-                 work_rect: tuple[float, float, float, float]):
+                 work_rect: tuple[float, float, float, float], split=None):
         data = np.concatenate(
             [mesh.positions, mesh.source_px, mesh.head_weight[:, None], mesh.edit_weight[:, None], mesh.quality[:, None]], axis=1
         ).astype("f4")
+        per_vertex = generated_per_vertex(mesh, generated, work_rect)
         moving = mesh.edit_weight[mesh.triangles].max(axis=1) > 1e-3
-        group = np.where(moving, mesh.torn.astype(np.int8), 2)
+        second = mesh.torn if split is None else ~split(mesh, per_vertex)
+        group = np.where(moving, second.astype(np.int8), 2)
         triangles = mesh.triangles[np.argsort(group, kind="stable")]
         self.n_whole, self.n_torn = int((group == 0).sum()), int((group == 1).sum())
-        self.buffers = [ctx.buffer(data.tobytes()), ctx.buffer(triangles.astype("i4").tobytes()),
-                        ctx.buffer(generated_per_vertex(mesh, generated, work_rect).tobytes())]
+        self.buffers = [ctx.buffer(data.tobytes()), ctx.buffer(triangles.astype("i4").tobytes()), ctx.buffer(per_vertex.tobytes())]
         self._ctx = ctx
 
     def vertex_array(self, program: moderngl.Program) -> moderngl.VertexArray:
@@ -53,6 +57,12 @@ class MeshBuffers:
                       (self.buffers[2], "2f 4f", "in_generated_px", "in_generated_gain")]
         # (skip_errors: a program need not read every attribute)
         return self._ctx.vertex_array(program, attributes, self.buffers[1], skip_errors=True)
+
+    def draw_part(self, vao: moderngl.VertexArray, second: bool) -> None:
+        """The first ``n_whole`` moving triangles, or (``second``) the ``n_torn`` after them."""
+        first, count = (self.n_whole, self.n_torn) if second else (0, self.n_whole)
+        if count:
+            vao.render(moderngl.TRIANGLES, vertices=3 * count, first=3 * first)
 
     def draw(self, vao: moderngl.VertexArray, program: moderngl.Program) -> None:
         """The moving triangles: whole ones, then those torn across a depth jump (``u_torn``)."""

@@ -24,7 +24,7 @@ from super_gui.core.generated import GeneratedView
 from super_gui.core.image_io import Photo
 from super_gui.core.mesh import PersonMesh, build_mesh
 from super_gui.app.drafts import DraftPace, draft_meshes
-from super_gui.core.strips import strips, to_uint8_strips
+from super_gui.core.strips import preview_uint8, strips, to_uint8_strips
 from super_gui.errors import Cancelled, FaceAnalysisError, UserInputError
 from super_gui.inversion.backends import backend
 from super_gui.inversion.base import Inversion
@@ -216,12 +216,8 @@ class PortraitRenderer:
             edit_old=_soft_reach(d.edit_weight, d.person, 0.12 * face_work),
         )
         self.scene = PortraitScene(self.ctx, inputs)
-        mesh = prepared.mesh
-        moving = mesh.edit_weight > 1e-3
-        self._moving_pos = mesh.positions[moving].astype(np.float64)
-        self._moving_src = mesh.source_px[moving].astype(np.float64)
-        self._moving_head = mesh.head_weight[moving].astype(np.float64)
-        self._moving_edit = mesh.edit_weight[moving].astype(np.float64)[:, None]
+        self._settled_moving = self._moving(prepared.mesh)
+        self._draft_moving = None  # the same of the drag frame's mesh (a quarter of the vertices)
         self.preview_scale = preview_scale(prepared.photo.width, prepared.photo.height, preview_long_side)
         # The photo at each scale; the renderers of a group photo's faces share one (base_cache)
         self._base: dict[tuple[float, bool], np.ndarray] = {} if base_cache is None else base_cache
@@ -246,7 +242,7 @@ class PortraitRenderer:
             elif scale == 1.0:
                 self._base[key] = to_uint8_strips(p.rgb)
             else:
-                self._base[key] = cv2.resize(to_uint8_strips(p.rgb), self.output_size(scale), interpolation=cv2.INTER_AREA)
+                self._base[key] = preview_uint8(p, self.output_size(scale))  # (the editor's load job made it)
         return self._base[key]
 
     def _ensure_scale(self, scale: float) -> None:
@@ -269,11 +265,21 @@ class PortraitRenderer:
         self.scene.upload_scale(scale, np.dstack([to_uint8_strips(rgb), matte]) if drafts else (rgb, matte), rect, (ox, oy),
                                 drafts=drafts)
 
-    def _moved_points(self, camera: VirtualCamera) -> np.ndarray:
-        """(N, 2) full-resolution pixels: where the moving vertices were and where they go."""
-        new = camera.project(self._moving_pos, self._moving_head)
-        new = self._moving_src + (new - self._moving_src) * self._moving_edit
-        return np.concatenate([new, self._moving_src])
+    @staticmethod
+    def _moving(mesh: PersonMesh) -> tuple[np.ndarray, ...]:
+        """Positions, source pixels, head and edit weights of ``mesh``'s vertices the edit moves."""
+        moving = mesh.edit_weight > 1e-3
+        return (mesh.positions[moving].astype(np.float64), mesh.source_px[moving].astype(np.float64),
+                mesh.head_weight[moving].astype(np.float64), mesh.edit_weight[moving].astype(np.float64)[:, None])
+
+    def _moved_points(self, camera: VirtualCamera, draft: bool = False) -> np.ndarray:
+        """(N, 2) full-resolution pixels: where the moving vertices were and where they go (``draft``: of
+        the drag frame's mesh, whose outline keeps within a lattice step of the settled mesh's, well inside
+        the windows' margin)."""
+        pos, src, head, edit = self._draft_moving if draft else self._settled_moving
+        new = camera.project(pos, head)
+        new = src + (new - src) * edit
+        return np.concatenate([new, src])
 
     def _view_window(self, camera: VirtualCamera, scale: float) -> tuple[int, int, int, int]:
         """(x, y, w, h) in output pixels of the scale's photo crop: where the head was and where it goes,
@@ -298,8 +304,9 @@ class PortraitRenderer:
         if self._draft is None:
             from super_gui.render.draft import DraftPainter
 
-            self._draft = DraftPainter(self.scene, *draft_meshes(self.prepared.inversion.depth, self.prepared.analysis.intrinsics),
-                                       self.scene.textures(self.preview_scale))
+            mesh, visibility = draft_meshes(self.prepared.inversion.depth, self.prepared.analysis.intrinsics)
+            self._draft = DraftPainter(self.scene, mesh, visibility, self.scene.textures(self.preview_scale))
+            self._draft_moving = self._moving(mesh)
         return self._draft
 
     def draft_size(self, ratio: float) -> tuple[int, int]:
@@ -332,7 +339,7 @@ class PortraitRenderer:
         kx, ky = scale * dw / pw, scale * dh / ph  # drag frame pixels per full-resolution pixel
         ox, oy = self.scene.origin(scale)
         cw, ch = self.scene.size(scale)
-        pts = self._moved_points(camera)
+        pts = self._moved_points(camera, draft=True)
         margin = 0.3 * self.prepared.analysis.faces.face.eye_distance_px
         # the window, in drag frame pixels: inside the photo crop, around where the head was and goes
         lo_x, hi_x = int(np.floor(ox * dw / pw)), min(dw, int(np.ceil((ox + cw) * dw / pw)))

@@ -93,6 +93,7 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, PresentMixin, SelfieM
         scroll.setMinimumWidth(self.controls.minimumWidth() + 20)
         self.mesh_panel = MeshPanel(self.session, lambda: self.view)
         self.session.screen_scale = self.viewer.zoom  # drag frames no larger than the photo on screen
+        self.session.paint_size = self.viewer.paint_size
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.viewer, "Photo")

@@ -167,6 +167,9 @@ class EditSession(QObject):
         # Device pixels per photo pixel where the photo is shown (the editor sets it to its viewer's zoom):
         # drag frames are drawn no larger than that (app.drafts.screen_ratio)
         self.screen_scale: Callable[[], float] = lambda: 1.0
+        # The device pixels the photo is painted on (the editor's viewer), or None: drag frames are scaled to it
+        # on the render thread, so that the editor's thread paints them without scaling
+        self.paint_size: Callable[[], tuple[int, int] | None] = lambda: None
         self._last_shown = -1
         self._last_mesh: tuple | None = None
         self._exporting = False
@@ -400,7 +403,8 @@ class EditSession(QObject):
             return False
         self._last_request = key
         self._seq += 1
-        self.render_thread.request(RenderRequest(self._seq, self.generation, view, draft, full, tuple(others), ratio))
+        self.render_thread.request(RenderRequest(self._seq, self.generation, view, draft, full, tuple(others), ratio,
+                                                 self.paint_size() if draft else None))
         return True
 
     @property

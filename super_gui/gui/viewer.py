@@ -193,6 +193,26 @@ class ImageViewer(QWidget):
     def to_widget(self, p: QPointF) -> QPointF:
         return (p - self._centre) * self._scale + QPointF(self.width() / 2, self.height() / 2)
 
+    def paint_size(self) -> tuple[int, int] | None:
+        """The device pixels the photo covers when shown alone and whole (None before a photo is open, and when
+        zoomed in past the window's edges)."""
+        if self._size is None:
+            return None
+        r, dpr = self.photo_rect(), self.devicePixelRatioF()
+        if not QRectF(self.rect()).adjusted(-1, -1, 1, 1).contains(r):
+            return None
+        return (max(1, round(r.width() * dpr)), max(1, round(r.height() * dpr)))
+
+    def _draw_photo(self, p: QPainter, target: QRectF, image: QImage) -> None:
+        """Draw ``image`` over ``target``: a pixel-exact blit where it is already the target's size in device
+        pixels (a drag frame scaled on the render thread), else scaled."""
+        dpr = self.devicePixelRatioF()
+        if (image.width(), image.height()) == (round(target.width() * dpr), round(target.height() * dpr)):
+            image.setDevicePixelRatio(dpr)
+            p.drawImage(QPointF(round(target.left() * dpr) / dpr, round(target.top() * dpr) / dpr), image)
+        else:
+            p.drawImage(target, image)
+
     def photo_rect(self) -> QRectF:
         w, h = self._size
         return QRectF(self.to_widget(QPointF(0, 0)), self.to_widget(QPointF(w, h)))
@@ -255,7 +275,7 @@ class ImageViewer(QWidget):
             p.setClipRect(QRectF(target.left(), target.top(), x - target.left(), target.height()))
             p.drawImage(target, before)
             p.setClipRect(QRectF(x, target.top(), target.right() - x, target.height()))
-            p.drawImage(target, after)
+            self._draw_photo(p, target, after)
             p.restore()
             p.setPen(QPen(QColor(255, 255, 255, 230), 2))
             p.drawLine(QPointF(x, target.top()), QPointF(x, target.bottom()))
@@ -270,7 +290,7 @@ class ImageViewer(QWidget):
             self._label(p, "Before", target, left=True)
             self._label(p, "After", target, left=False)
         else:
-            p.drawImage(target, after)
+            self._draw_photo(p, target, after)
         self._draw_faces(p)
         self._draw_prompt(p, target)
 

@@ -145,6 +145,7 @@ class RenderRequest:
     full: bool = False
     others: tuple = ()  # the other faces' edits of a group photo, drawn with this one: (Prepared, View) each
     draft_ratio: float = 1.0  # a drag frame's resolution, as a fraction of the preview's (app.drafts.screen_ratio)
+    paint_size: tuple[int, int] | None = None  # a drag frame's QImage is made this size (the viewer's device pixels)
 
 
 @dataclass(frozen=True)
@@ -371,8 +372,13 @@ class RenderThread(QThread):
             coverage = view_coverage(head, renderer.camera(req.view))
         from super_gui.gui.viewer import qimage_from_rgb
 
+        shown = image
+        if req.draft and req.paint_size is not None and 0 < min(req.paint_size) and max(req.paint_size) <= 2 * max(image.shape):
+            import cv2  # (scaled here, off the editor's thread: there it cost ~1 ms of each frame's paint)
+
+            shown = cv2.resize(image, req.paint_size, interpolation=cv2.INTER_LINEAR)
         self.frame.emit(Frame(req.seq, req.generation, req.view, req.draft, image, out.scale, time.perf_counter() - t,
-                              out.timings_s, coverage, qimage_from_rgb(image)))
+                              out.timings_s, coverage, qimage_from_rgb(shown)))
 
     def _stopped(self, req: RenderRequest) -> None:
         """``req`` (a close-up) was stopped: nothing is shown. Stopped for a command only (an export), it is

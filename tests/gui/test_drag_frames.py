@@ -1,4 +1,5 @@
-"""Drag frames in the editor: no larger than the photo is on screen; the settled frame at the preview's size."""
+"""Drag frames in the editor: no larger than the photo is on screen, handed to the viewer at its size on
+screen; the settled frame at the preview's size."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ def test_drag_frames_are_drawn_at_the_photos_size_on_screen(qtbot, window, grace
         w = f.image.shape[1]
         assert round(preview[1] * min(MIN_RATIO, ratio)) <= w <= round(preview[1] * ratio), (w, preview, ratio)
         assert f.scale < window.session.preview_scale
+        # painted as they come: already scaled (on the render thread) to the device pixels the photo covers
+        assert (f.qimage.width(), f.qimage.height()) == window.viewer.paint_size()
     assert window.last_frame.image.shape == preview and not window.last_frame.draft  # let go: the full preview
     assert window.viewer.result_array().shape == preview
     window.set_view(View(5.0, 0.0, None))

@@ -410,10 +410,14 @@ class PortraitRenderer:
         crop, timings["render"] = self.scene.render(camera, scale, a.faces.face.eye_distance_px * scale, window,
                                                     generated=generated)
         ox, oy = self.scene.origin(scale)
-        if full and scale != self.preview_scale:
+        from super_gui.render.tiles import stoppable
+
+        if full and scale != self.preview_scale and not stoppable():
             # The full-resolution textures go before the copy of the photo is made (at 100 MP the photo
             # texture alone is ~300 MB); a next export uploads them again. A big window is drawn in tiles
-            # (render/scene.py), so GL never holds more than a tile's targets next to ``crop``.
+            # (render/scene.py), so GL never holds more than a tile's targets next to ``crop``. (After an
+            # interactive close-up they stay for the next one: the render thread frees them once idle, and
+            # freeing them here, ~0.25 s, would keep a slider move waiting.)
             self.scene.release_scale(scale)
         return crop, (ox + window[0], oy + window[1]), timings
 

@@ -361,6 +361,7 @@ class RenderThread(QThread):
             except Cancelled:
                 self._stopped(req)
                 return
+            self._left_full = True  # (its textures stay for the next close-up until the thread is idle)
         else:
             out = faces.render(edits, draft=req.draft, draft_ratio=req.draft_ratio)
         image = to_uint8(out.image)  # a 16-bit photo at full scale comes in its own dtype

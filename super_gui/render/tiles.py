@@ -65,6 +65,11 @@ def cancellable(should_stop: Callable[[], bool]) -> Iterator[None]:
         _local.should_stop = before
 
 
+def stoppable() -> bool:
+    """Whether this thread is inside :func:`cancellable` (an interactive close-up, not an export)."""
+    return getattr(_local, "should_stop", None) is not None
+
+
 def check_cancelled() -> None:
     """Raise :class:`~super_gui.errors.Cancelled` if this thread's :func:`cancellable` says to stop."""
     should_stop = getattr(_local, "should_stop", None)

@@ -79,12 +79,16 @@ def test_a_close_up_stops_between_pieces_and_the_next_one_is_whole(faces):
     assert scene.has_scale(1.0)  # left uploaded: a close-up asked again soon uses it
     with tiles.cancellable(lambda: False):
         assert np.array_equal(full(faces, view), whole)
-    assert not scene.has_scale(1.0)  # a finished one frees its textures, as before
+    assert scene.has_scale(1.0)  # a finished one keeps them too (freeing them, ~0.25 s, would keep a move waiting)
     with tiles.cancellable(lambda: True), pytest.raises(Cancelled):
         full(faces, view)
-    faces.release_full_resolution()
+    faces.release_full_resolution()  # the render thread's, once idle
     assert not scene.has_scale(1.0) and scene.has_scale(faces.renderer(faces.prepared).preview_scale)
     assert np.array_equal(full(faces, view), whole)
+    assert not scene.has_scale(1.0)  # outside a close-up (an export): freed as soon as it is done, as before
+    with tiles.cancellable(lambda: True), pytest.raises(Cancelled):  # stopped during the photo's upload itself
+        full(faces, view)
+    assert not scene.has_scale(1.0)
 
 
 def test_outside_cancellable_nothing_is_asked_and_windows_are_drawn_as_before(faces):

@@ -24,7 +24,7 @@ from super_gui.core.generated import GeneratedView
 from super_gui.core.image_io import Photo
 from super_gui.core.mesh import PersonMesh, build_mesh
 from super_gui.app.drafts import DraftPace, draft_meshes
-from super_gui.core.strips import strips, to_uint8_strips
+from super_gui.core.strips import preview_uint8, strips, to_uint8_strips
 from super_gui.errors import Cancelled, FaceAnalysisError, UserInputError
 from super_gui.inversion.backends import backend
 from super_gui.inversion.base import Inversion
@@ -242,7 +242,7 @@ class PortraitRenderer:
             elif scale == 1.0:
                 self._base[key] = to_uint8_strips(p.rgb)
             else:
-                self._base[key] = cv2.resize(to_uint8_strips(p.rgb), self.output_size(scale), interpolation=cv2.INTER_AREA)
+                self._base[key] = preview_uint8(p, self.output_size(scale))  # (the editor's load job made it)
         return self._base[key]
 
     def _ensure_scale(self, scale: float) -> None:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -48,6 +47,7 @@ def _load_job(path: Path, data: bytes | None = None, head=None):
         from super_gui.app.pipeline import preview_scale
 
         from super_gui.app.edit import file_sha256
+        from super_gui.core.strips import preview_uint8
 
         progress(0.0, f"Opening {path.name}")
         if head is None:
@@ -64,11 +64,10 @@ def _load_job(path: Path, data: bytes | None = None, head=None):
             sha = None
         scale = preview_scale(photo.width, photo.height)
         if scale == 1.0:
-            original = photo.rgb8
-        else:  # the same resize as PortraitRenderer.base_image, so an unedited view equals the original
-            size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
-            original = cv2.resize(photo.rgb8, size, interpolation=cv2.INTER_AREA)
-        return LoadedPhoto(path, photo, np.ascontiguousarray(original), sha, head)
+            original = np.ascontiguousarray(photo.rgb8)
+        else:  # PortraitRenderer.base_image's own (the renderer takes this one), so an unedited view equals it
+            original = preview_uint8(photo, (max(1, round(photo.width * scale)), max(1, round(photo.height * scale))))
+        return LoadedPhoto(path, photo, original, sha, head)
 
     return job
 

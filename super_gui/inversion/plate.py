@@ -20,7 +20,6 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from scipy.ndimage import distance_transform_edt
 
 from super_gui.core.depth import WorkGrid, smoothstep
 from super_gui.core.face import FaceAnalysis
@@ -106,8 +105,26 @@ def background_source(person: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 
 def _nearest_valid(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every pixel, the (row, column) of the nearest True pixel of ``valid`` ((h, w) bool)."""
-    _, (iy, ix) = distance_transform_edt(~valid, return_indices=True)
+    """For every pixel, the (row, column) of the nearest True pixel of ``valid`` ((h, w) bool): exactly
+    ``scipy.ndimage.distance_transform_edt(~valid, return_indices=True)``'s, ties included (the upper pixel
+    of a column, then the leftmost column), without SciPy's import (~0.2 s of Python's lock). Separable:
+    the nearest True pixel of each column, then for each pixel the best column of its row."""
+    h, w = valid.shape
+    if not valid.any():  # (SciPy's answer when there is none)
+        return np.full((h, w), -1, np.int32), np.zeros((h, w), np.int32)
+    rows = np.arange(h, dtype=np.int64)[:, None]
+    far = np.int64(1 << 40)
+    above = np.maximum.accumulate(np.where(valid, rows, -far), axis=0)
+    below = np.minimum.accumulate(np.where(valid, rows, far)[::-1], axis=0)[::-1]
+    ny = np.where(rows - above <= below - rows, above, below)  # (h, w): the column's nearest row (a tie: above)
+    g2 = np.where(np.abs(ny) < far, (ny - rows) ** 2, far)  # its squared distance (no True in the column: far)
+    cols = np.arange(w, dtype=np.int64)
+    gap2 = (cols[:, None] - cols[None, :]) ** 2  # (x, x'): squared column distances
+    ix = np.empty((h, w), np.int64)
+    step = max(1, (1 << 22) // max(1, w * w))  # rows at a time: (rows, w, w) int64 stays ~32 MB
+    for y in range(0, h, step):
+        ix[y:y + step] = np.argmin(gap2[None] + g2[y:y + step, None, :], axis=2)  # (argmin: the leftmost)
+    iy = np.take_along_axis(ny, ix, axis=1)
     return iy.astype(np.int32), ix.astype(np.int32)
 
 

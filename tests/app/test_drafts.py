@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from super_gui.app.drafts import MIN_RATIO, RATIO_STEP, SCREEN_MIN_RATIO, DraftPace, screen_ratio
+from super_gui.app.drafts import BUSY_MIN_RATIO, MIN_RATIO, RATIO_STEP, SCREEN_MIN_RATIO, DraftPace, screen_ratio
 
 
 def test_a_drag_frame_is_drawn_at_the_size_the_photo_has_on_screen():
@@ -29,11 +29,14 @@ def test_the_pace_lowers_the_resolution_while_frames_are_slow_and_raises_it_agai
     # the frame it asks for takes at most the budget (time per pixel x its pixels), one step more would not
     assert (0.012 / 300_000) * (300_000 / 0.75 ** 2) * slow ** 2 <= 0.008
     assert (0.012 / 300_000) * (300_000 / 0.75 ** 2) * (slow + RATIO_STEP) ** 2 > 0.008
-    for _ in range(10):  # very slow: never below the floor
-        pace.record(0.5, 300_000 * slow ** 2 / 0.75 ** 2, slow)
+    for _ in range(10):  # slower: at half the preview's resolution a frame takes less than twice the budget
+        pace.record(0.008 * 1.9 * (slow / MIN_RATIO) ** 2, 300_000 * slow ** 2 / 0.75 ** 2, slow)
     assert pace.ratio(0.75) == MIN_RATIO
+    for _ in range(10):  # a busy computer: more than twice, so lower, but never below the busy floor
+        pace.record(0.5, 300_000 * MIN_RATIO ** 2 / 0.75 ** 2, MIN_RATIO)
+    assert pace.ratio(0.75) == BUSY_MIN_RATIO
     for _ in range(30):  # quick again: back up, but never above what the screen needs
-        pace.record(0.001, 300_000 * MIN_RATIO ** 2 / 0.75 ** 2, MIN_RATIO)
+        pace.record(0.001, 300_000 * BUSY_MIN_RATIO ** 2 / 0.75 ** 2, BUSY_MIN_RATIO)
     assert pace.ratio(0.75) == 0.75 and pace.ratio(1.0) > 0.75
     assert DraftPace(budget_s=float("inf")).ratio(1.0) == 1.0
 
@@ -50,8 +53,9 @@ def test_the_renderer_draws_smaller_drag_frames_when_they_are_slow(grace_jpg):
         first = renderer.render(View(yaw_deg=10), draft=True)
         assert first.image.shape[:2] == full[::-1]  # the first frame: nothing measured yet
         second = renderer.render(View(yaw_deg=11), draft=True)
-        assert second.image.shape[1] == round(full[0] * MIN_RATIO) and second.timings_s["ratio"] == MIN_RATIO
-        assert second.scale == pytest.approx(renderer.preview_scale * MIN_RATIO, rel=0.01)
+        # (however slow: no smaller than the busy floor)
+        assert second.image.shape[1] == round(full[0] * BUSY_MIN_RATIO) and second.timings_s["ratio"] == BUSY_MIN_RATIO
+        assert second.scale == pytest.approx(renderer.preview_scale * BUSY_MIN_RATIO, rel=0.01)
         settled = renderer.render(View(yaw_deg=11))  # a settled frame is always the preview's
         assert settled.image.shape[:2] == full[::-1]
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import cv2
 
-from super_gui.app.drafts import MIN_RATIO, screen_ratio
+from super_gui.app.drafts import BUSY_MIN_RATIO, screen_ratio
 from super_gui.core.camera import View
 from tests.conftest import save
 from tests.gui.conftest import wait_frame, wait_ready
@@ -33,7 +33,7 @@ def test_drag_frames_are_drawn_at_the_photos_size_on_screen(qtbot, window, grace
     drafts = [f for f in shown if f.draft]
     for f in drafts:
         w = f.image.shape[1]
-        assert round(preview[1] * min(MIN_RATIO, ratio)) <= w <= round(preview[1] * ratio), (w, preview, ratio)
+        assert round(preview[1] * min(BUSY_MIN_RATIO, ratio)) <= w <= round(preview[1] * ratio), (w, preview, ratio)
         assert f.scale < window.session.preview_scale
         # painted as they come: already scaled (on the render thread) to the device pixels the photo covers
         assert (f.qimage.width(), f.qimage.height()) == window.viewer.paint_size()

@@ -269,6 +269,13 @@ class RenderThread(QThread):
         except Exception as e:  # noqa: BLE001
             self.failed.emit(f"Rendering is not available on this computer: {e}")
             return
+        if not self._waiting():  # (nothing asked yet: the photo is still being fitted)
+            try:
+                from super_gui.render.warmup import warm_up
+
+                warm_up(ctx)  # software GL's first-draw compiles, off the first preview's path (~0.15 s)
+            except Exception:  # noqa: BLE001 - only a head start: the first render does (and reports) the same
+                pass
         renderer, generation = None, -1
         faces = None  # app.group.FaceRenderers: a renderer per face of the open photo
         self._mesh_scene = None

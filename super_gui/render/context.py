@@ -38,6 +38,25 @@ def renderer_name(ctx: moderngl.Context) -> str:
     return f"{ctx.info.get('GL_RENDERER', '?')} (OpenGL {ctx.version_code / 100:.1f})"
 
 
+def _extra(ctx: moderngl.Context) -> dict:
+    """The context's own user-data slot (what is kept there goes when the context goes)."""
+    if not isinstance(ctx.extra, dict):
+        ctx.extra = {}
+    return ctx.extra
+
+
+def program(ctx: moderngl.Context, vertex_shader: str, fragment_shader: str) -> moderngl.Program:
+    """The program of these sources, linked once per context and kept with it: software GL compiles each
+    program (and, at its first draws, a variant per pipeline state) for tens to hundreds of ms, so a photo's
+    scene and drag frames reuse what an earlier photo, or the render thread's warm-up, compiled. Shared:
+    its users set every uniform they read before they draw, and never release it."""
+    programs = _extra(ctx).setdefault("programs", {})
+    key = (vertex_shader, fragment_shader)
+    if key not in programs:
+        programs[key] = ctx.program(vertex_shader=vertex_shader, fragment_shader=fragment_shader)
+    return programs[key]
+
+
 def bind_home_framebuffer(ctx: moderngl.Context) -> None:
     """Bind a tiny framebuffer that lives as long as the context. Call it before releasing a bound
     framebuffer: moderngl restores the previous binding when it creates a framebuffer, and restoring a
@@ -45,12 +64,10 @@ def bind_home_framebuffer(ctx: moderngl.Context) -> None:
     if ctx.screen is not None:
         ctx.screen.use()
         return
-    # Kept in the context's own user-data slot, so it goes when the context goes.
-    if not isinstance(ctx.extra, dict):
-        ctx.extra = {}
-    home = ctx.extra.get("home_framebuffer")
+    extra = _extra(ctx)
+    home = extra.get("home_framebuffer")
     if home is None:
-        home = ctx.extra["home_framebuffer"] = ctx.simple_framebuffer((1, 1))
+        home = extra["home_framebuffer"] = ctx.simple_framebuffer((1, 1))
     home.use()
 
 
@@ -137,7 +154,37 @@ def _drain_scenes(ctx: moderngl.Context, quad: moderngl.VertexArray, count: int 
             o.release()
 
 
-_gl_finish = None
+class _UnlockedGL:
+    """The few GL entry points called through ctypes, which lets go of Python's lock while the call runs
+    (moderngl holds it inside every call): None where no GL library can be found."""
+
+    def __init__(self, lib: ctypes.CDLL):
+        u, i, n = ctypes.c_uint, ctypes.c_int, None
+        for name, args in (("glFinish", []), ("glGenerateMipmap", [u]), ("glUseProgram", [u]), ("glBindVertexArray", [u]),
+                           ("glDrawArrays", [u, i, i]), ("glDrawElements", [u, i, u, ctypes.c_void_p])):
+            fn = getattr(lib, name)  # (AttributeError where the library lacks it)
+            fn.restype, fn.argtypes = n, args
+            setattr(self, name[2:].lower(), fn)
+
+
+_unlocked_gl: _UnlockedGL | None | bool = False  # False: not looked for yet
+
+
+def unlocked_gl() -> _UnlockedGL | None:
+    """GL functions that run without Python's lock (:class:`_UnlockedGL`), for the thread's current context;
+    None where no GL library is found."""
+    global _unlocked_gl
+    if _unlocked_gl is False:
+        _unlocked_gl = None
+        names = {"linux": ("libGL.so.1", "libOpenGL.so.0"), "darwin": ("/System/Library/Frameworks/OpenGL.framework/OpenGL",),
+                 "win32": ("opengl32",)}
+        for name in names.get("linux" if sys.platform.startswith("linux") else sys.platform, ()):
+            try:
+                _unlocked_gl = _UnlockedGL(ctypes.CDLL(name))  # (CDLL: its calls release the interpreter lock)
+            except (OSError, AttributeError):
+                continue
+            break
+    return _unlocked_gl
 
 
 def finish_unlocked(ctx: moderngl.Context) -> None:
@@ -148,20 +195,8 @@ def finish_unlocked(ctx: moderngl.Context) -> None:
     could not handle a slider move or paint. glFinish called through ctypes waits with the lock released,
     so the read-back that follows finds the frame done. Where no GL library can be found (or on a context
     that is not this thread's current one) this is ``ctx.finish()``."""
-    global _gl_finish
-    if _gl_finish is None:
-        _gl_finish = False
-        names = {"linux": ("libGL.so.1", "libOpenGL.so.0"), "darwin": ("/System/Library/Frameworks/OpenGL.framework/OpenGL",),
-                 "win32": ("opengl32",)}
-        for name in names.get("linux" if sys.platform.startswith("linux") else sys.platform, ()):
-            try:
-                fn = ctypes.CDLL(name).glFinish  # (CDLL: the call releases the interpreter lock)
-            except (OSError, AttributeError):
-                continue
-            fn.restype, fn.argtypes = None, []
-            _gl_finish = fn
-            break
-    if _gl_finish:
-        _gl_finish()
+    gl = unlocked_gl()
+    if gl is not None:
+        gl.finish()
     else:
         ctx.finish()

@@ -24,7 +24,7 @@ import numpy as np
 
 from super_gui.core.camera import VirtualCamera
 from super_gui.core.mesh import PersonMesh
-from super_gui.render.context import bind_home_framebuffer
+from super_gui.render.context import bind_home_framebuffer, program
 from super_gui.render.mesh_buffers import MeshBuffers
 from super_gui.render.scene import SHADERS, PortraitScene, _ScaleTextures
 
@@ -66,8 +66,9 @@ class DraftPainter:
         self.scene = scene
         inputs = scene.inputs
         vertex = (SHADERS / "portrait.vert").read_text()
-        self.visibility_program = ctx.program(vertex_shader=vertex, fragment_shader=(SHADERS / "visibility.frag").read_text())
-        self.interior_program = ctx.program(vertex_shader=vertex, fragment_shader=(SHADERS / "draft_interior.frag").read_text())
+        # (the programs are the context's: render.context.program, never released here)
+        self.visibility_program = program(ctx, vertex, (SHADERS / "visibility.frag").read_text())
+        self.interior_program = program(ctx, vertex, (SHADERS / "draft_interior.frag").read_text())
         # the person's interior triangles first (n_whole), then the others
         self.person = MeshBuffers(ctx, mesh, inputs.generated, inputs.work_rect, split=interior_of(st))
         self.interior_vao = self.person.vertex_array(self.interior_program)
@@ -89,11 +90,11 @@ class DraftPainter:
         if same_resolution not in self._variants:
             define = "#define SAME_RESOLUTION\n" if same_resolution else ""
 
-            def program(vertex: str, fragment: str) -> moderngl.Program:
+            def variant(vertex: str, fragment: str) -> moderngl.Program:
                 source = (SHADERS / fragment).read_text().replace("#version 330\n", "#version 330\n" + define, 1)
-                return self.ctx.program(vertex_shader=(SHADERS / vertex).read_text(), fragment_shader=source)
+                return program(self.ctx, (SHADERS / vertex).read_text(), source)
 
-            person, background = program("portrait.vert", "draft_person.frag"), program("screen.vert", "draft_background.frag")
+            person, background = variant("portrait.vert", "draft_person.frag"), variant("screen.vert", "draft_background.frag")
             self._variants[same_resolution] = (person, background, self.person.vertex_array(person),
                                                self.ctx.vertex_array(background, [(self._quad, "2f", "in_corner")]))
         return self._variants[same_resolution]
@@ -165,11 +166,11 @@ class DraftPainter:
 
     def release(self) -> None:
         self._release_targets()
-        for person, background, person_vao, quad_vao in self._variants.values():
-            for o in (person_vao, quad_vao, person, background):
+        for _, _, person_vao, quad_vao in self._variants.values():
+            for o in (person_vao, quad_vao):
                 o.release()
         self._variants.clear()
-        for o in (self.visibility_vao, self.interior_vao, self._quad, self.visibility_program, self.interior_program):
+        for o in (self.visibility_vao, self.interior_vao, self._quad):
             o.release()
         self.person.release()
         self.visible.release()

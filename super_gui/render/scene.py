@@ -38,12 +38,19 @@ from super_gui.core.image_io import to_uint8
 from super_gui.core.mesh import PersonMesh
 from super_gui.core.resources import resource_path
 from super_gui.render import tiles
-from super_gui.render.context import bind_home_framebuffer, finish_unlocked, let_go, release_targets
+from super_gui.render.context import bind_home_framebuffer, finish_unlocked, let_go, program, release_targets
 from super_gui.render.mesh_buffers import MeshBuffers
 
 SHADERS = resource_path("shaders")
 
 UNTILED_SPLIT = 1e6  # u_split of a window drawn whole: every level from its own textures
+
+
+def scene_programs(ctx: moderngl.Context) -> tuple[moderngl.Program, moderngl.Program]:
+    """The settled frame's programs, pass 1 (the mesh) and pass 2 (the composite): the context's own
+    (:func:`~super_gui.render.context.program`)."""
+    return (program(ctx, (SHADERS / "portrait.vert").read_text(), (SHADERS / "portrait.frag").read_text()),
+            program(ctx, (SHADERS / "screen.vert").read_text(), (SHADERS / "composite.frag").read_text()))
 
 
 @dataclass(frozen=True)
@@ -93,12 +100,7 @@ class PortraitScene:
         self.ctx = ctx
         self.inputs = inputs
         mesh = inputs.mesh
-        self.mesh_program = ctx.program(
-            vertex_shader=(SHADERS / "portrait.vert").read_text(), fragment_shader=(SHADERS / "portrait.frag").read_text()
-        )
-        self.composite_program = ctx.program(
-            vertex_shader=(SHADERS / "screen.vert").read_text(), fragment_shader=(SHADERS / "composite.frag").read_text()
-        )
+        self.mesh_program, self.composite_program = scene_programs(ctx)  # (the context's: not released here)
         self.mesh_buffers = MeshBuffers(ctx, mesh, inputs.generated, inputs.work_rect)
         self.mesh_vao = self.mesh_buffers.vertex_array(self.mesh_program)
         self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], "f4").tobytes())
@@ -402,7 +404,6 @@ class PortraitScene:
         for st in self._scales.values():
             self._release_scale(st)
         self._scales.clear()
-        for o in (self.mesh_vao, self.quad_vao, self._quad, self.generated_px, self.generated_gain, self.plate, self.edit_old,
-                  self.mesh_program, self.composite_program):
+        for o in (self.mesh_vao, self.quad_vao, self._quad, self.generated_px, self.generated_gain, self.plate, self.edit_old):
             o.release()
         self.mesh_buffers.release()

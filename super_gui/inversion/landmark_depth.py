@@ -24,6 +24,7 @@ import numpy as np
 from scipy.interpolate import LinearNDInterpolator
 
 from super_gui.core.camera import Intrinsics
+from super_gui.core.concurrent import single_threaded_scipy_blas
 from super_gui.core.depth import HeadSkirt, PersonDepth, WorkGrid, smoothstep
 from super_gui.core.face import FACE_OVAL, IRIS_A, IRIS_B
 from super_gui.core.fill import push_pull_fill
@@ -220,6 +221,7 @@ def person_depth(
 
     # Face depth from the landmarks, interpolated over the mesh (eyes and mouth included).
     wx, wy = grid.from_full_res(landmarks_px[:, 0], landmarks_px[:, 1])
+    single_threaded_scipy_blas()  # (its ~900 tiny solves, each handed to a spinning BLAS thread otherwise)
     interp = LinearNDInterpolator(np.stack([wx, wy], axis=1), pts[:, 2])
     jj, ii = np.meshgrid(np.arange(w), np.arange(h))
     d_face = interp(jj, ii)

@@ -47,3 +47,28 @@ def test_later_hands_over_its_result_or_its_error():
     assert Later(lambda: "done").result() == "done"
     with pytest.raises(KeyError):
         Later(lambda: {}["missing"]).result()
+
+
+def test_scipy_blas_runs_on_the_calling_thread_after_the_limit():
+    import ctypes
+    from pathlib import Path
+
+    import numpy as np
+    import scipy
+    from scipy.interpolate import LinearNDInterpolator
+
+    from super_gui.core.concurrent import single_threaded_scipy_blas
+
+    libs = sorted(Path(scipy.__file__).resolve().parent.parent.glob("scipy.libs/*openblas*"))
+    if not libs:
+        pytest.skip("SciPy without a bundled OpenBLAS (it shares another BLAS, which is left alone)")
+    get = getattr(ctypes.CDLL(str(libs[0])), "scipy_openblas_get_num_threads", None)
+    if get is None:
+        pytest.skip("SciPy's OpenBLAS does not say its thread count")
+    rng = np.random.default_rng(3)
+    pts, z = rng.uniform(0, 50, (200, 2)), rng.uniform(0, 1, 200)
+    jj, ii = np.meshgrid(np.arange(50.0), np.arange(50.0))
+    before = LinearNDInterpolator(pts, z)(jj, ii)
+    assert single_threaded_scipy_blas() is True
+    assert get() == 1
+    assert np.array_equal(LinearNDInterpolator(pts, z)(jj, ii), before, equal_nan=True)  # the same interpolation

@@ -90,6 +90,10 @@ def test_one_edited_face_is_the_single_face_render_byte_for_byte(four, grace_jpg
     r = PortraitRenderer(single)
     fr = FaceRenderers()
     try:
+        from super_gui.app.drafts import DraftPace
+
+        for renderer in (r, fr.renderer(single)):  # drag frames at the resolution asked for, not each pace's
+            renderer.pace = DraftPace(budget_s=float("inf"))
         for view in (UNDISTORT, View(12.0, 0.0, None), View(-10.0, 8.0, 50.0)):
             for kw in ({}, {"draft": True}, {"full": True}):
                 assert np.array_equal(fr.render([(single, view)], **kw).image, r.render(view, **kw).image), (view, kw)

@@ -101,8 +101,12 @@ def test_the_generated_view_shows_where_the_photo_saw_badly_not_where_it_saw_wel
 
 def test_drag_frames_ignore_the_generated_view_and_do_not_ask_for_it(grace):
     prepared, fake, plain, painted = grace
+    from super_gui.app.drafts import DraftPace
+
     view = View(yaw_deg=20, pitch_deg=-8)
     fake.inversion.calls.clear()
+    for r in (plain, painted):  # each draws at the resolution asked for (not what its own pace learned)
+        r.pace = DraftPace(budget_s=float("inf"))
     assert np.array_equal(painted.render(view, draft=True).image, plain.render(view, draft=True).image)
     assert fake.inversion.calls == []
 

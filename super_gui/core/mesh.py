@@ -104,6 +104,53 @@ def vertex_normals(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     return n
 
 
+_INSIDE_EPS = 100 * np.finfo(np.float64).eps  # SciPy's tolerance on barycentric coordinates (qhull.pyx: eps)
+
+
+def interpolate_linear(points: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(h, w) float64: ``values`` ((N,)) at ``points`` ((N, 2): x, y) interpolated linearly over their
+    Delaunay triangles (``scipy.spatial.Delaunay``) at every pixel (x = column, y = row) of ``shape``; NaN
+    outside their hull. What ``scipy.interpolate.LinearNDInterpolator(points, values)`` gives on that pixel
+    grid, bit for bit: the same triangles, the same barycentric coordinates (from the triangulation's own
+    ``transform``, summed in the same order), the same tolerance, the same sum. (Only a pixel on an edge
+    shared by two triangles, to within that tolerance, may take the other triangle's value, which differs
+    by rounding.) Without importing ``scipy.interpolate``: ~0.2-0.3 s of Python's lock on the way to the
+    editor's first preview."""
+    from scipy.spatial import Delaunay
+
+    h, w = shape
+    pts = np.ascontiguousarray(points, np.float64).reshape(-1, 2)
+    vals = np.asarray(values, np.float64).ravel()
+    out = np.full(h * w, np.nan)
+    tri = Delaunay(pts)
+    simplices, transform = tri.simplices, tri.transform  # (S, 3); (S, 3, 2): T^-1 rows, then the origin r
+    if len(simplices) == 0:
+        return out.reshape(h, w)
+    corners = pts[simplices]
+    x0 = np.clip(np.ceil(corners[..., 0].min(axis=1) - 1), 0, w).astype(np.int64)  # (a pixel's margin: eps)
+    x1 = np.clip(np.floor(corners[..., 0].max(axis=1) + 1) + 1, 0, w).astype(np.int64)
+    y0 = np.clip(np.ceil(corners[..., 1].min(axis=1) - 1), 0, h).astype(np.int64)
+    y1 = np.clip(np.floor(corners[..., 1].max(axis=1) + 1) + 1, 0, h).astype(np.int64)
+    bw = np.maximum(x1 - x0, 0)
+    n = bw * np.maximum(y1 - y0, 0)
+    # Every pixel of every triangle's bounding box, in one flat run: k its triangle, (x, y) the pixel.
+    k = np.repeat(np.arange(len(simplices)), n)
+    j = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    x = x0[k] + j % np.maximum(bw[k], 1)
+    y = y0[k] + j // np.maximum(bw[k], 1)
+    t = transform[k]
+    dx, dy = x - t[:, 2, 0], y - t[:, 2, 1]
+    c0 = t[:, 0, 0] * dx + t[:, 0, 1] * dy  # (qhull.pyx _barycentric_inside: c[i] += T[i, j] * (x[j] - r[j]))
+    c1 = t[:, 1, 0] * dx + t[:, 1, 1] * dy
+    c2 = 1.0 - c0 - c1
+    lo, hi = -_INSIDE_EPS, 1.0 + _INSIDE_EPS
+    inside = (lo <= c0) & (c0 <= hi) & (lo <= c1) & (c1 <= hi) & (lo <= c2) & (c2 <= hi)  # (NaN: a flat triangle)
+    s = simplices[k[inside]]
+    v = c0[inside] * vals[s[:, 0]] + c1[inside] * vals[s[:, 1]] + c2[inside] * vals[s[:, 2]]  # (interpnd.pyx's order)
+    out[y[inside] * w + x[inside]] = v
+    return out.reshape(h, w)
+
+
 def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = None) -> PersonMesh:
     """Triangulate ``depth`` (a working grid over the person) into a :class:`PersonMesh`."""
     from scipy.spatial import Delaunay  # (~0.3 s to import: not on the editor's way to its window)

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.interpolate import LinearNDInterpolator
 
 from super_gui.core.camera import Intrinsics
 from super_gui.core.concurrent import single_threaded_scipy_blas
 from super_gui.core.depth import HeadSkirt, PersonDepth, WorkGrid, smoothstep
 from super_gui.core.face import FACE_OVAL, IRIS_A, IRIS_B
 from super_gui.core.fill import push_pull_fill
+from super_gui.core.mesh import interpolate_linear
 
 # Head proxy in the face frame (x face-right, y face-down, z face-backward; origin E), metres.
 HEAD_CENTRE = np.array([0.0, -0.015, 0.095])
@@ -221,10 +221,8 @@ def person_depth(
 
     # Face depth from the landmarks, interpolated over the mesh (eyes and mouth included).
     wx, wy = grid.from_full_res(landmarks_px[:, 0], landmarks_px[:, 1])
-    single_threaded_scipy_blas()  # (its ~900 tiny solves, each handed to a spinning BLAS thread otherwise)
-    interp = LinearNDInterpolator(np.stack([wx, wy], axis=1), pts[:, 2])
-    jj, ii = np.meshgrid(np.arange(w), np.arange(h))
-    d_face = interp(jj, ii)
+    single_threaded_scipy_blas()  # (the triangulation's ~900 tiny solves: each to a spinning BLAS thread otherwise)
+    d_face = interpolate_linear(np.stack([wx, wy], axis=1), pts[:, 2], (h, w))  # (LinearNDInterpolator's values)
     oval = np.stack([wx[list(FACE_OVAL)], wy[list(FACE_OVAL)]], axis=1).astype(np.int32)
     face_mask = np.zeros((h, w), np.uint8)
     cv2.fillPoly(face_mask, [oval], 1)

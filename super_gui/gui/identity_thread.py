@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from super_gui.core.camera import View
 from super_gui.gui.workers import RENDER_NICENESS, lower_priority
 
-IDENTITY_NICENESS = RENDER_NICENESS + 4  # below the render thread: a drag's frames come first
+IDENTITY_NICENESS = RENDER_NICENESS + 4  # below the render and GUI threads: a drag's frames come first
 
 
 @dataclass(frozen=True)

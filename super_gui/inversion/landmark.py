@@ -19,7 +19,6 @@ from typing import Callable
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
 from super_gui.core.analysis import PhotoAnalysis
 from super_gui.core.concurrent import Later, together
@@ -29,6 +28,7 @@ from super_gui.core.fill import push_pull_fill
 from super_gui.core.generated import GeneratedTexture
 from super_gui.core.headpose import face_template
 from super_gui.core.image_io import Photo
+from super_gui.core.qhull import delaunay_class
 from super_gui.core.strips import to_uint8_strips
 from super_gui.errors import Cancelled
 from super_gui.inversion.base import Inversion, Progress
@@ -43,7 +43,7 @@ def face_triangles() -> np.ndarray:
     """(T, 3) triangles over the 468 face landmarks (Delaunay of the frontal template: eyes and mouth
     are covered too, which mirror-warping needs)."""
     pts = face_template().points_m[:468, :2]
-    return Delaunay(pts).simplices.astype(np.int32)
+    return delaunay_class()(pts).simplices.astype(np.int32)
 
 
 def _grid_maps(grid: WorkGrid) -> tuple[np.ndarray, np.ndarray]:
@@ -65,13 +65,15 @@ def source_quality(depth: PersonDepth, focal_px: float, cx: float, cy: float) ->
     """(h, w) cosine between the surface normal and the capture ray, from the depth map."""
     X, Y = depth.grid.full_res_coords()
     z = depth.depth_m.astype(np.float64)
-    P = np.stack([(X - cx) * z / focal_px, (Y - cy) * z / focal_px, z], axis=-1)
-    dx = np.gradient(P, axis=1)
-    dy = np.gradient(P, axis=0)
-    n = np.cross(dx, dy)
-    n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
-    ray = P / np.linalg.norm(P, axis=-1, keepdims=True)
-    return np.abs(np.einsum("...i,...i", n, ray)).astype(np.float32)
+    # One (h, w) plane per coordinate (the same floats as with (h, w, 3) arrays, in fewer and smaller passes).
+    P = ((X - cx) * z / focal_px, (Y - cy) * z / focal_px, z)
+    dx = [np.gradient(c, axis=1) for c in P]
+    dy = [np.gradient(c, axis=0) for c in P]
+    n = (dx[1] * dy[2] - dx[2] * dy[1], dx[2] * dy[0] - dx[0] * dy[2], dx[0] * dy[1] - dx[1] * dy[0])  # dx x dy
+    n_len = np.maximum(np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]), 1e-12)
+    p_len = np.sqrt(P[0] * P[0] + P[1] * P[1] + P[2] * P[2])
+    t = [(n[i] / n_len) * (P[i] / p_len) for i in range(3)]
+    return np.abs(t[0] + t[2] + t[1]).astype(np.float32)  # (summed in the order numpy's einsum sums three terms)
 
 
 def mirror_maps(landmarks_px: np.ndarray, grid: WorkGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,8 +88,8 @@ def mirror_maps(landmarks_px: np.ndarray, grid: WorkGrid) -> tuple[np.ndarray, n
     tris = face_triangles()
     mirror = face_template().mirror
     ids = np.full((h, w), -1, np.int32)
-    for k, t in enumerate(tris):
-        cv2.fillConvexPoly(ids, np.round(Lw[t]).astype(np.int32), k)
+    for k, corners in enumerate(np.round(Lw[tris]).astype(np.int32)):
+        cv2.fillConvexPoly(ids, corners, k)
     # Affine map per triangle: working (x, y, 1) -> full-resolution mirror pixel (all triangles in one
     # batched solve, the same LAPACK call per triangle; one at a time only when one of them is degenerate).
     src = np.concatenate([Lw[tris], np.ones((len(tris), 3, 1))], axis=2)
@@ -101,13 +103,20 @@ def mirror_maps(landmarks_px: np.ndarray, grid: WorkGrid) -> tuple[np.ndarray, n
                 A[k] = np.linalg.solve(src[k], dst[k]).T
             except np.linalg.LinAlgError:
                 A[k] = np.nan
-    inside = ids >= 0
-    jj, ii = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-    a = A[np.maximum(ids, 0)]
-    mx = a[..., 0, 0] * jj + a[..., 0, 1] * ii + a[..., 0, 2]
-    my = a[..., 1, 0] * jj + a[..., 1, 1] * ii + a[..., 1, 2]
-    inside &= np.isfinite(mx) & np.isfinite(my)
-    return np.where(inside, mx, -1).astype(np.float32), np.where(inside, my, -1).astype(np.float32), inside
+    # Each face pixel through its triangle's map (only the face's pixels: the rest are -1).
+    ii, jj = np.nonzero(ids >= 0)
+    k = ids[ii, jj]
+    jj, ii = jj.astype(np.float64), ii.astype(np.float64)
+    fx = A[k, 0, 0] * jj + A[k, 0, 1] * ii + A[k, 0, 2]
+    fy = A[k, 1, 0] * jj + A[k, 1, 1] * ii + A[k, 1, 2]
+    ok = np.isfinite(fx) & np.isfinite(fy)
+    ii, jj = ii[ok].astype(np.intp), jj[ok].astype(np.intp)
+    inside = np.zeros((h, w), bool)
+    inside[ii, jj] = True
+    mx = np.full((h, w), -1, np.float32)
+    my = np.full((h, w), -1, np.float32)
+    mx[ii, jj], my[ii, jj] = fx[ok], fy[ok]
+    return mx, my, inside
 
 
 MIRROR_MIDLINE = (0.6, 1.0)  # the mirror weight rises from 0 to 1 between these distances from the midline (IODs)

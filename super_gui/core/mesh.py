@@ -116,13 +116,13 @@ def interpolate_linear(points: np.ndarray, values: np.ndarray, shape: tuple[int,
     shared by two triangles, to within that tolerance, may take the other triangle's value, which differs
     by rounding.) Without importing ``scipy.interpolate``: ~0.2-0.3 s of Python's lock on the way to the
     editor's first preview."""
-    from scipy.spatial import Delaunay
+    from super_gui.core.qhull import delaunay_class
 
     h, w = shape
     pts = np.ascontiguousarray(points, np.float64).reshape(-1, 2)
     vals = np.asarray(values, np.float64).ravel()
     out = np.full(h * w, np.nan)
-    tri = Delaunay(pts)
+    tri = delaunay_class()(pts)
     simplices, transform = tri.simplices, tri.transform  # (S, 3); (S, 3, 2): T^-1 rows, then the origin r
     if len(simplices) == 0:
         return out.reshape(h, w)
@@ -153,14 +153,14 @@ def interpolate_linear(points: np.ndarray, values: np.ndarray, shape: tuple[int,
 
 def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = None) -> PersonMesh:
     """Triangulate ``depth`` (a working grid over the person) into a :class:`PersonMesh`."""
-    from scipy.spatial import Delaunay  # (~0.3 s to import: not on the editor's way to its window)
+    from super_gui.core.qhull import delaunay_class  # (SciPy's, without the rest of scipy.spatial)
 
     h, w = depth.depth_m.shape
     if fine_px is None:
         fine_px = max(2.0, max(h, w) / 220.0)
     coarse_px = 3.0 * fine_px
     pts = _sample_points(depth, fine_px, coarse_px)
-    tri = Delaunay(pts).simplices.astype(np.int32)
+    tri = delaunay_class()(pts).simplices.astype(np.int32)
     xs, ys = pts[:, 0], pts[:, 1]
     person = sample_bilinear(depth.person, xs, ys)
     # Keep every triangle that touches the person: the soft matte (drawn with the photo) shapes the

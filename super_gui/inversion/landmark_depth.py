@@ -104,12 +104,13 @@ def working_region(E: np.ndarray, R: np.ndarray, intr: Intrinsics, long_side: in
     return WorkGrid(int(x0), int(y0), int(x1), int(y1), scale)
 
 
-def _ray_ellipsoid(rays: np.ndarray, centre: np.ndarray, R: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ray_ellipsoid(rays: np.ndarray, centre: np.ndarray, R: np.ndarray, radii: np.ndarray,
+                   rays_R: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Depth (z) of the front hit of rays from the origin on an ellipsoid, and the normalised miss
     distance (<= 1 for a hit). Misses get the depth of the ray's closest approach, which meets the
-    hits continuously at the silhouette."""
+    hits continuously at the silhouette. (``rays_R``: ``rays @ R``, when the caller has it already.)"""
     o = -(centre @ R) / radii  # origin in the ellipsoid's unit-sphere frame
-    v = (rays @ R) / radii
+    v = (rays @ R if rays_R is None else rays_R) / radii
     a = np.einsum("...i,...i", v, v)
     b = np.einsum("...i,...i", v, o)
     c = o @ o - 1.0
@@ -151,16 +152,15 @@ def matte_head_depth(person: np.ndarray, grid: "WorkGrid", intr: Intrinsics, E: 
     rows = np.arange(h, dtype=np.float64)
     t = (rows - gy[0]) / (gy[1] - gy[0]) if abs(gy[1] - gy[0]) > 1e-6 else np.zeros(h)
     axis = np.clip(np.round(gx[0] + t * (gx[1] - gx[0])).astype(int), 0, w - 1)
-    left = np.full(h, np.nan)
-    right = np.full(h, np.nan)
     cols = np.arange(w)
-    for i in np.nonzero(inside[rows.astype(int), axis])[0]:
-        out = ~inside[i]
-        lo = cols[: axis[i]][out[: axis[i]]]
-        hi = cols[axis[i] :][out[axis[i] :]]
-        left[i] = (lo[-1] + 0.5) if len(lo) else -0.5
-        right[i] = (hi[0] - 0.5) if len(hi) else w - 0.5
-    have = np.isfinite(left)
+    # Each row whose axis pixel is inside: the run of the matte around it, from the last pixel outside left of
+    # the axis to the first one outside at or right of it (the photo's edge where there is none).
+    have = inside[rows.astype(int), axis]
+    before = cols[None, :] < axis[:, None]
+    lo = np.where(~inside & before, cols[None, :], -1).max(axis=1)
+    hi = np.where(~inside & ~before, cols[None, :], w).min(axis=1)
+    left = np.where(have, lo + 0.5, np.nan)
+    right = np.where(have, hi - 0.5, np.nan)
     if not have.any():
         return np.zeros((h, w), np.float32), np.zeros((h, w), bool)
     # Metres across, on the plane through the head centre (x of full-resolution pixels at depth zc).
@@ -200,13 +200,14 @@ def person_depth(
     rays = np.stack([(X - intr.cx) / intr.focal_px, (Y - intr.cy) / intr.focal_px, np.ones_like(X)], axis=-1)
 
     # Proxy solids, all in the face frame, so a turned or tilted head gets a turned proxy.
-    d_head, _ = _ray_ellipsoid(rays, E + R @ HEAD_CENTRE, R, HEAD_RADII)
+    rays_R = rays @ R  # (the face frame's, shared by the head and the neck)
+    d_head, _ = _ray_ellipsoid(rays, E + R @ HEAD_CENTRE, R, HEAD_RADII, rays_R)
     d_matte, on_matte = matte_head_depth(person_mask, grid, intr, E, R)
     # The matte's cut only ever pushes the head back (toward its outline's depth), never forward: hair or a
     # collar that widens a row must not pull the surface in front of the ellipsoid head.
     d_head = np.where(on_matte, np.maximum(d_matte, d_head), d_head)
     neck_centre = E + R @ np.array([0.0, 0.0, NECK_AXIS_Z])
-    d_neck, _ = _ray_ellipsoid(rays, neck_centre, R, np.array([NECK_RADIUS, 10.0, NECK_RADIUS * 0.9]))
+    d_neck, _ = _ray_ellipsoid(rays, neck_centre, R, np.array([NECK_RADIUS, 10.0, NECK_RADIUS * 0.9]), rays_R)
     # Face-frame height of each pixel's point on E's depth plane (for zones and weights).
     on_plane = rays * (distance_m / rays[..., 2:3])
     y_face = (on_plane - E) @ R[:, 1]

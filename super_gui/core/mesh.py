@@ -105,6 +105,9 @@ def vertex_normals(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 
 _INSIDE_EPS = 100 * np.finfo(np.float64).eps  # SciPy's tolerance on barycentric coordinates (qhull.pyx: eps)
+# Pixels tried around each triangle's bounding box: the tolerance above reaches ~1e-14 of a triangle's size
+# beyond its edges (~1e-12 px), far less than this.
+_BOX_MARGIN_PX = 1e-6
 
 
 def interpolate_linear(points: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -127,10 +130,11 @@ def interpolate_linear(points: np.ndarray, values: np.ndarray, shape: tuple[int,
     if len(simplices) == 0:
         return out.reshape(h, w)
     corners = pts[simplices]
-    x0 = np.clip(np.ceil(corners[..., 0].min(axis=1) - 1), 0, w).astype(np.int64)  # (a pixel's margin: eps)
-    x1 = np.clip(np.floor(corners[..., 0].max(axis=1) + 1) + 1, 0, w).astype(np.int64)
-    y0 = np.clip(np.ceil(corners[..., 1].min(axis=1) - 1), 0, h).astype(np.int64)
-    y1 = np.clip(np.floor(corners[..., 1].max(axis=1) + 1) + 1, 0, h).astype(np.int64)
+    m = _BOX_MARGIN_PX
+    x0 = np.clip(np.ceil(corners[..., 0].min(axis=1) - m), 0, w).astype(np.int64)
+    x1 = np.clip(np.floor(corners[..., 0].max(axis=1) + m) + 1, 0, w).astype(np.int64)
+    y0 = np.clip(np.ceil(corners[..., 1].min(axis=1) - m), 0, h).astype(np.int64)
+    y1 = np.clip(np.floor(corners[..., 1].max(axis=1) + m) + 1, 0, h).astype(np.int64)
     bw = np.maximum(x1 - x0, 0)
     n = bw * np.maximum(y1 - y0, 0)
     # Every pixel of every triangle's bounding box, in one flat run: k its triangle, (x, y) the pixel.

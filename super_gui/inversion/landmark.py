@@ -290,8 +290,11 @@ def full_res_matte(mask: np.ndarray, grid: WorkGrid, width: int, height: int) ->
     matte = cv2.warpAffine(
         mask, to_mask, (grid.x1 - grid.x0, grid.y1 - grid.y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
     )
-    # (in place: at 100 MP each float32 temporary of the crop would be ~340 MB)
-    return np.clip(np.rint(np.multiply(matte, 255.0, out=matte), out=matte), 0, 255, out=matte).astype(np.uint8)
+    if float(mask.min()) < 0.0:  # (never: a matte is in [0, 1]; bilinear values stay within the mask's range)
+        np.maximum(matte, 0.0, out=matte)
+    # x 255, rounded half to even and saturated, in one pass (what np.rint and np.clip give, without three
+    # passes over a float32 crop of ~40 MB at 12 MP)
+    return cv2.convertScaleAbs(matte, alpha=255.0)
 
 
 def working_photo(rgb: np.ndarray, grid: WorkGrid) -> np.ndarray:

@@ -33,7 +33,31 @@ def frames(renderer: PortraitRenderer) -> list[np.ndarray]:
     return out + [renderer.render(VIEWS[0], full=True).image]
 
 
+def on_own_thread(fn) -> None:
+    """Run ``fn`` on a thread of its own (and raise what it raised): the contexts it creates become current
+    there, not on this thread, whose shared context (render.context.thread_context) later tests use."""
+    import threading
+
+    failure = []
+
+    def run() -> None:
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - raised again on the test's thread
+            failure.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if failure:
+        raise failure[0]
+
+
 def test_a_warmed_context_renders_the_same_bytes_and_its_scenes_share_its_programs(prepared):
+    on_own_thread(lambda: warmed_and_cold(prepared))
+
+
+def warmed_and_cold(prepared) -> None:
     from super_gui.render.warmup import warm_up
 
     cold = create_context()

@@ -260,10 +260,10 @@ class PortraitRenderer:
             rgb = self.base_image(scale)[oy:ey, ox:ex]
             matte = cv2.resize(inv.matte, (ex - ox, ey - oy), interpolation=cv2.INTER_AREA)
         rect = (ox / scale, oy / scale, (ex - ox) / scale, (ey - oy) / scale)
-        drafts = scale == self.preview_scale
-        # (rgb, matte) is uploaded a band at a time: at 100 MP the crop as one RGBA array would be ~340 MB
-        self.scene.upload_scale(scale, np.dstack([to_uint8_strips(rgb), matte]) if drafts else (rgb, matte), rect, (ox, oy),
-                                drafts=drafts)
+        preview = scale == self.preview_scale
+        # (rgb, matte) is uploaded a band at a time: at 100 MP the crop as one RGBA array would be ~340 MB.
+        # (The drag frames' backdrop is not made here: prepare_drafts, once the first preview is shown.)
+        self.scene.upload_scale(scale, np.dstack([to_uint8_strips(rgb), matte]) if preview else (rgb, matte), rect, (ox, oy))
 
     @staticmethod
     def _moving(mesh: PersonMesh) -> tuple[np.ndarray, ...]:
@@ -308,6 +308,13 @@ class PortraitRenderer:
             self._draft = DraftPainter(self.scene, mesh, visibility, self.scene.textures(self.preview_scale))
             self._draft_moving = self._moving(mesh)
         return self._draft
+
+    def prepare_drafts(self) -> None:
+        """Make what the first drag frame needs (the painter and its meshes, the backdrop: ~0.1 s at 12 MP),
+        so that a photo's first preview does not wait for it and its first drag does not either (the render
+        thread calls this when it has nothing else to do)."""
+        self.draft_painter()
+        self.scene.backdrop(self.scene.textures(self.preview_scale))
 
     def draft_size(self, ratio: float) -> tuple[int, int]:
         """A drag frame's size at ``ratio`` of the preview's resolution."""

@@ -326,6 +326,8 @@ class RenderThread(QThread):
                         self.export_failed.emit("The photo changed before the export could start; nothing was written.")
                 elif isinstance(item, RenderRequest):
                     self._guard(lambda: self._render(faces, renderer, item), self.failed)
+                    if not item.draft and not item.full and not self._waiting():  # a settled preview shown: ready
+                        self._guard(renderer.prepare_drafts, self.failed)  # the first drag now (~0.1 s, once)
                 elif isinstance(item, MeshRequest):
                     self._guard(lambda: self._render_mesh(renderer, item), self.failed)
                 else:

@@ -137,7 +137,7 @@ class DraftPainter:
         self.visible.draw(self.visibility_vao, v)
 
         common = dict(u_window=window_rect, u_extent=(cu / coarse_tex.size[0], cv / coarse_tex.size[1]))
-        backdrop = scene._backdrop(st)
+        backdrop = scene.backdrop(st)
         blend.use()
         blend.clear(0.0, 0.0, 0.0, 0.0, depth=1.0, viewport=(0, 0, ww, wh))
         blend.viewport = (0, 0, ww, wh)

@@ -90,7 +90,7 @@ class _ScaleTextures:
     photo: moderngl.Texture  # rgb + matte, crop of the photo at this scale
     rect: tuple[float, float, float, float]  # full-resolution rectangle the crop covers (edge coordinates)
     origin: tuple[int, int]  # crop's top-left pixel in the output image at this scale
-    backdrop: moderngl.Texture | None = None  # the drag frame's: see PortraitScene._backdrop
+    backdrop: moderngl.Texture | None = None  # the drag frame's: see PortraitScene.backdrop
 
 
 class PortraitScene:
@@ -131,21 +131,18 @@ class PortraitScene:
         return scale in self._scales
 
     def upload_scale(self, scale: float, photo_rgba: np.ndarray | tuple[np.ndarray, np.ndarray],
-                     rect: tuple[float, float, float, float], origin: tuple[int, int], *, drafts: bool = False) -> None:
+                     rect: tuple[float, float, float, float], origin: tuple[int, int]) -> None:
         """Upload the photo crop (rgb + matte, (h, w, 4) uint8, or the pair ((h, w, 3) uint8 or uint16,
         (h, w) uint8)) used to
         draw at ``scale``. ``rect`` is the full-resolution rectangle it covers, ``origin`` its top-left pixel
-        in the output image. ``drafts``: drag frames will be drawn at this scale (their backdrop is made now)."""
+        in the output image."""
         if scale in self._scales:
             self._release_scale(self._scales.pop(scale))
         if isinstance(photo_rgba, tuple):  # (rgb, matte): put together a band of rows at a time
             tex = self._texture_rgba(*photo_rgba)
-            photo_rgba = None
         else:
             tex = self._texture(photo_rgba, 4, "f1", (moderngl.LINEAR, moderngl.LINEAR))
         self._scales[scale] = _ScaleTextures(tex, rect, origin)
-        if drafts:
-            self._backdrop(self._scales[scale], photo_rgba)
 
     def _texture_rgba(self, rgb: np.ndarray, alpha: np.ndarray) -> moderngl.Texture:
         """An RGBA uint8 texture of ``rgb`` ((h, w, 3) uint8, or uint16 made 8-bit here) and ``alpha``
@@ -187,7 +184,7 @@ class PortraitScene:
         if st.backdrop is not None:
             st.backdrop.release()
 
-    def _backdrop(self, st: _ScaleTextures, photo_rgba: np.ndarray | None = None) -> moderngl.Texture:
+    def backdrop(self, st: _ScaleTextures, photo_rgba: np.ndarray | None = None) -> moderngl.Texture:
         """What the drag frame lays the person over, per pixel of the photo crop: rgb = the photo with the
         background plate where the head was, a = where the edit may touch the photo (x 6, clamped). One
         read per pixel instead of three filtered ones; the same bilinear samples the full render

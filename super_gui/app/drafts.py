@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from super_gui.core.mesh import PersonMesh, build_mesh
+from super_gui.core.mesh import PersonMesh, build_mesh, lattice_step
 
 DRAFT_LATTICE = 2.0  # the drag frame's person mesh: this many times the settled mesh's lattice step
 VISIBILITY_LATTICE = 4.0  # its 1/4-resolution visibility pass's mesh
@@ -62,12 +62,6 @@ class DraftPace:
         cost = seconds / pixels
         self._cost = cost if self._cost is None else (1 - PACE_SMOOTHING) * self._cost + PACE_SMOOTHING * cost
         self._pixels_at_one = pixels / (ratio * ratio)
-
-
-def lattice_step(depth) -> float:
-    """The settled mesh's lattice step on ``depth``'s working grid (core.mesh.build_mesh's default)."""
-    h, w = depth.depth_m.shape
-    return max(2.0, max(h, w) / 220.0)
 
 
 def draft_meshes(depth, intrinsics) -> tuple[PersonMesh, PersonMesh]:

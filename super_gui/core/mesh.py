@@ -155,13 +155,19 @@ def interpolate_linear(points: np.ndarray, values: np.ndarray, shape: tuple[int,
     return out.reshape(h, w)
 
 
+def lattice_step(depth: PersonDepth) -> float:
+    """The settled mesh's lattice step on ``depth``'s working grid (in grid pixels, near the face)."""
+    h, w = depth.depth_m.shape
+    return max(2.0, max(h, w) / 220.0)
+
+
 def build_mesh(depth: PersonDepth, intr: Intrinsics, *, fine_px: float | None = None) -> PersonMesh:
     """Triangulate ``depth`` (a working grid over the person) into a :class:`PersonMesh`."""
     from super_gui.core.qhull import delaunay_class  # (SciPy's, without the rest of scipy.spatial)
 
     h, w = depth.depth_m.shape
     if fine_px is None:
-        fine_px = max(2.0, max(h, w) / 220.0)
+        fine_px = lattice_step(depth)
     coarse_px = 3.0 * fine_px
     pts = _sample_points(depth, fine_px, coarse_px)
     tri = delaunay_class()(pts).simplices.astype(np.int32)

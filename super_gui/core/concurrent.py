@@ -69,7 +69,7 @@ _SET_THREADS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_thr
 @functools.lru_cache(maxsize=1)
 def single_threaded_scipy_blas() -> bool:
     """Run SciPy's own OpenBLAS (the copy its wheels bundle, used here only by ``scipy.spatial.Delaunay``'s
-    barycentric transforms, which ``LinearNDInterpolator`` computes with one tiny LAPACK solve per triangle)
+    barycentric transforms, which ``core.mesh.interpolate_linear`` reads: one tiny LAPACK solve per triangle)
     on the calling thread alone, once per process. With its default of a thread per core each of those
     2x2 solves is handed to a worker thread that then spins, holding a core the fit's other pieces need,
     and waits for that worker to be scheduled on a busy machine (the landmark depth: ~130 ms of CPU -> ~680 ms

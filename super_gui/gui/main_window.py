@@ -6,6 +6,7 @@ pixels come from the render thread, settings changes go through the undo stack.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
@@ -35,6 +36,7 @@ from super_gui.gui.workers import Frame
 IDENTITY_DELAY_MS = 400
 DETAIL_ZOOM = 1.25  # past this many screen pixels per preview pixel, a settled view is also rendered at full resolution
 DETAIL_DELAY_MS = 300  # ... once the view has stayed put this long
+FRAME_TEXT_S = 0.25  # the status bar's frame time, while a slider moves: renewed this often
 _NUDGE = {Qt.Key.Key_Left: (-1.0, 0.0), Qt.Key.Key_Right: (1.0, 0.0), Qt.Key.Key_Up: (0.0, 1.0), Qt.Key.Key_Down: (0.0, -1.0)}
 OPEN_FILTER = "Photos (" + " ".join(f"*{s}" for s in SUPPORTED_SUFFIXES) + ");;All files (*)"
 # Keys a text field always keeps, and those it keeps only while the user is typing in it (undo of the typed text).
@@ -157,6 +159,7 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, PresentMixin, SelfieM
         self.cancel_button.clicked.connect(self.cancel_job)
         self.estimates_label = QLabel()
         self.render_label = QLabel()
+        self._frame_text_at = 0.0  # (when a drag frame last set its text)
         self.render_label.setMinimumWidth(self.render_label.fontMetrics().horizontalAdvance("Frame 0000 ms (full resolution)"))
         self.render_label.setToolTip("Time to render the last frame shown")
         bar.addWidget(self.status_label, 1)
@@ -326,10 +329,13 @@ class MainWindow(ExportMixin, FacePickMixin, FittingMixin, PresentMixin, SelfieM
         self._update_actions()
 
     def _on_frame(self, frame: Frame) -> None:
-        self.viewer.set_result(frame.image, frame.qimage)
+        self.viewer.set_result(frame.image, frame.qimage, changed=frame.window if frame.draft else None)
         self.last_frame = frame
-        kind = " (draft)" if frame.draft else " (full resolution)" if frame.scale == 1.0 and self.session.preview_scale < 1.0 else ""
-        self.render_label.setText(f"Frame {frame.seconds * 1000:.0f} ms{kind}")
+        now = time.monotonic()  # a drag's frames name their time a few times a second (each new text
+        if not frame.draft or now - self._frame_text_at >= FRAME_TEXT_S:  # repaints the whole status bar)
+            self._frame_text_at = now if frame.draft else 0.0
+            kind = " (draft)" if frame.draft else " (full resolution)" if frame.scale == 1.0 and self.session.preview_scale < 1.0 else ""
+            self.render_label.setText(f"Frame {frame.seconds * 1000:.0f} ms{kind}")
         self.limits.frame_shown(frame)
         if not frame.draft and frame.view == self.view and self.limits.identity_on:
             self._identity_timer.start()

@@ -158,6 +158,9 @@ class Rendered:
     scale: float
     view: View
     timings_s: dict
+    # (x, y, w, h) in photo pixels: the only part where ``image`` differs from the base image it was laid
+    # on (None: anywhere). Consecutive drag frames differ only inside their two windows.
+    window: tuple[float, float, float, float] | None = None
 
 
 def _soft_reach(edit_weight: np.ndarray, person: np.ndarray, grow_px: float) -> np.ndarray:
@@ -393,7 +396,8 @@ class PortraitRenderer:
         _paste(image, crop, ox, oy)
         timings["paste"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
-        return Rendered(image, scale, view, timings)
+        h, w = crop.shape[:2]
+        return Rendered(image, scale, view, timings, window=(ox / scale, oy / scale, w / scale, h / scale))
 
     def render_window(self, view: View, *, full: bool = False, draft: bool = False, draft_ratio: float = 1.0
                       ) -> tuple[np.ndarray, tuple[int, int], dict] | None:

@@ -198,6 +198,7 @@ class Frame:
     # ``image`` as the viewer paints it (gui.viewer.qimage_from_rgb), made here rather than on the editor's
     # thread: at 12 MP the conversion took that thread ~50 ms
     qimage: Any = None
+    window: tuple[float, float, float, float] | None = None  # app.pipeline.Rendered.window
 
 
 @dataclass(frozen=True)
@@ -392,7 +393,7 @@ class RenderThread(QThread):
 
             shown = cv2.resize(image, req.paint_size, interpolation=cv2.INTER_LINEAR)
         self.frame.emit(Frame(req.seq, req.generation, req.view, req.draft, image, out.scale, time.perf_counter() - t,
-                              out.timings_s, coverage, qimage_from_rgb(shown)))
+                              out.timings_s, coverage, qimage_from_rgb(shown), out.window))
 
     def _stopped(self, req: RenderRequest) -> None:
         """``req`` (a close-up) was stopped: nothing is shown. Stopped for a command only (an export), it is

@@ -60,3 +60,28 @@ def test_the_renderer_draws_smaller_drag_frames_when_they_are_slow(grace_jpg):
         assert settled.image.shape[:2] == full[::-1]
     finally:
         renderer.release()
+
+
+def test_a_drag_frame_differs_from_the_photo_only_inside_the_window_it_names(grace_jpg):
+    """(The editor repaints only the windows of consecutive drag frames: anything drawn outside would stay
+    stale on screen.)"""
+    import numpy as np
+
+    from super_gui.app.pipeline import PortraitRenderer, prepare
+    from super_gui.core.camera import View
+    from super_gui.core.image_io import load_photo
+
+    renderer = PortraitRenderer(prepare(load_photo(grace_jpg)))
+    try:
+        renderer.pace = DraftPace(budget_s=float("inf"))
+        for view, ratio in ((View(yaw_deg=25, pitch_deg=-10), 0.5), (View(yaw_deg=-20, focal_35mm=135), 1.0)):
+            frame = renderer.render(view, draft=True, draft_ratio=ratio)
+            base = renderer.draft_base(ratio)
+            x, y, w, h = (round(v * frame.scale) for v in frame.window)
+            outside = np.ones(base.shape[:2], bool)
+            outside[y : y + h, x : x + w] = False
+            changed = np.abs(frame.image.astype(int) - base.astype(int)).max(axis=2) > 0
+            assert changed[~outside].sum() > 1000  # the head moved inside it
+            assert not changed[outside].any()
+    finally:
+        renderer.release()

@@ -4,6 +4,8 @@ screen; the settled frame at the preview's size."""
 from __future__ import annotations
 
 import cv2
+import numpy as np
+from PySide6.QtCore import QEvent, QObject
 
 from super_gui.app.drafts import BUSY_MIN_RATIO, screen_ratio
 from super_gui.core.camera import View
@@ -41,3 +43,55 @@ def test_drag_frames_are_drawn_at_the_photos_size_on_screen(qtbot, window, grace
     assert window.viewer.result_array().shape == preview
     window.set_view(View(5.0, 0.0, None))
     wait_frame(qtbot, window, View(5.0, 0.0, None))
+
+
+def _pixels(image) -> np.ndarray:
+    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4).astype(int)
+
+
+def _on_screen(widget):
+    """What the window system shows of ``widget`` (its backing store, as painted so far; not a fresh paint)."""
+    return widget.screen().grabWindow(widget.winId()).toImage()
+
+
+def test_a_drag_frame_painted_in_its_window_shows_what_a_whole_repaint_shows(qtbot, window, grace_jpg):
+    window.resize(900, 700)
+    window.open_photo(grace_jpg)
+    wait_ready(qtbot, window)
+    shown = []
+    window.frameShown.connect(shown.append)
+    row = window.controls.yaw
+    row.slider.setSliderDown(True)
+    for v in range(20, 300, 20):
+        row.slider.setValue(v)
+        qtbot.wait(30)
+    qtbot.waitUntil(lambda: sum(f.draft for f in shown) >= 3, timeout=30_000)
+    drafts = [f for f in shown if f.draft and f.window is not None]
+    last = drafts[-1]
+    first = next(f for f in drafts if f.image.shape == last.image.shape)  # (the pace may change the size)
+    assert first.view != last.view
+    viewer = window.viewer
+    painted = []
+    viewer.installEventFilter(filt := _PaintRects(painted))
+    viewer.set_result(first.image, first.qimage, changed=first.window)
+    viewer.set_result(last.image, last.qimage, changed=last.window)  # over the first: its window and the first's
+    partial = _on_screen(window)
+    assert painted[-1].width() * painted[-1].height() < 0.8 * viewer.width() * viewer.height()  # (not all of it)
+    viewer.set_result(last.image, last.qimage)  # the same frame, painted whole
+    assert painted[-1] == viewer.rect()
+    # (a photo drawn scaled comes out of Qt's smooth scaling up to 1 level different where it is clipped)
+    assert np.abs(_pixels(partial) - _pixels(_on_screen(window))).max() <= 1
+    viewer.removeEventFilter(filt)
+    row.slider.setSliderDown(False)
+    wait_frame(qtbot, window, window.view)
+
+
+class _PaintRects(QObject):
+    def __init__(self, rects: list):
+        super().__init__()
+        self.rects = rects
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.rects.append(event.rect())
+        return False

@@ -111,8 +111,13 @@ class HeadStart:
 
     def _decode(self) -> None:
         try:
+            from super_gui.core.face import silence_native_logging
             from super_gui.core.image_io import load_photo
 
+            # First (the fit's thread does it too, whichever comes first): the decode's libjpeg check points
+            # descriptor 2 at a file for a moment, and silencing it meanwhile kept that file as sys.stderr for
+            # good (the editor's own messages lost) and let MediaPipe's chatter through.
+            silence_native_logging()
             self._photo.set(load_photo(self.path))
         except BaseException as e:  # noqa: BLE001 - raised again on the thread that asks for the photo
             self._photo.set(error=e)

@@ -5,11 +5,12 @@ it would alone (no shared state, no change of order within a piece). No Qt.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import threading
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -74,13 +75,68 @@ def single_threaded_scipy_blas() -> bool:
     2x2 solves is handed to a worker thread that then spins, holding a core the fit's other pieces need,
     and waits for that worker to be scheduled on a busy machine (the landmark depth: ~130 ms of CPU -> ~680 ms
     beside a loaded core). Results are the same (the solves are split by column). NumPy's BLAS, and a BLAS
-    that SciPy shares with NumPy (a conda install), are left alone. Returns whether a limit was set."""
+    that SciPy shares with NumPy (a conda install), are left alone (see :func:`numpy_blas_alone`).
+    Returns whether a limit was set."""
     try:
         import scipy
     except ImportError:
         return False
     here = Path(scipy.__file__).resolve().parent
-    for lib in sorted([*here.parent.glob("scipy.libs/*openblas*"), *here.glob(".dylibs/*openblas*")]):
+    return _one_thread(sorted([*here.parent.glob("scipy.libs/*openblas*"), *here.glob(".dylibs/*openblas*")]))
+
+
+@contextlib.contextmanager
+def numpy_blas_alone() -> Iterator[None]:
+    """Within: NumPy's own OpenBLAS (the copy its wheels bundle) on the calling thread alone; its thread count
+    as before afterwards. For many tiny LAPACK calls: the landmark fit's batch of ~900 3x3 solves
+    (``inversion.landmark.mirror_maps``) hands each solve to a worker thread that must then be scheduled:
+    ~2 ms on an idle 2-core machine, 0.5 ms on one thread, ~5 s (sic) beside two busy threads, as at the
+    editor's start-up (the window being built, the render thread warming up). The count is the whole
+    process's: only for calls whose values do not depend on it, at a moment no other thread asks NumPy's
+    BLAS for large work (a product over a long inner dimension, an eigen-decomposition: those it can round
+    differently on one thread). Elsewhere (another BLAS, none bundled) it changes nothing."""
+    lib = _numpy_openblas()
+    if lib is None:
+        yield
+        return
+    get, set_ = lib
+    with _numpy_blas_lock:
+        before = get()
+        set_(1)
+        try:
+            yield
+        finally:
+            set_(before)
+
+
+_numpy_blas_lock = threading.Lock()
+_GET_THREADS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads", "openblas_get_num_threads64_",
+                "openblas_get_num_threads")
+
+
+@functools.lru_cache(maxsize=1)
+def _numpy_openblas() -> tuple[Callable[[], int], Callable[[int], None]] | None:
+    """(get, set) of the thread count of NumPy's bundled OpenBLAS, or None."""
+    import numpy
+
+    here = Path(numpy.__file__).resolve().parent
+    for lib in sorted([*here.parent.glob("numpy.libs/*openblas*"), *here.glob(".dylibs/*openblas*")]):
+        try:
+            dll = ctypes.CDLL(str(lib))
+        except OSError:
+            continue
+        get = next((getattr(dll, n) for n in _GET_THREADS if hasattr(dll, n)), None)
+        set_ = next((getattr(dll, n) for n in _SET_THREADS if hasattr(dll, n)), None)
+        if get is not None and set_ is not None:
+            get.argtypes, get.restype = [], ctypes.c_int
+            set_.argtypes, set_.restype = [ctypes.c_int], None
+            return get, set_
+    return None
+
+
+def _one_thread(libs: list[Path]) -> bool:
+    """Limit the first of the OpenBLAS libraries ``libs`` that can be limited to one thread."""
+    for lib in libs:
         try:
             dll = ctypes.CDLL(str(lib))
         except OSError:

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from super_gui.core.analysis import PhotoAnalysis
-from super_gui.core.concurrent import Later, together
+from super_gui.core.concurrent import Later, numpy_blas_alone, together
 from super_gui.core.depth import PersonDepth, WorkGrid, smoothstep
 from super_gui.core.face import Face
 from super_gui.core.fill import push_pull_fill
@@ -95,7 +95,8 @@ def mirror_maps(landmarks_px: np.ndarray, grid: WorkGrid) -> tuple[np.ndarray, n
     src = np.concatenate([Lw[tris], np.ones((len(tris), 3, 1))], axis=2)
     dst = L[mirror[tris]]
     try:
-        A = np.linalg.solve(src, dst).transpose(0, 2, 1)
+        with numpy_blas_alone():  # (the ~900 tiny solves: each to a BLAS thread to be scheduled otherwise)
+            A = np.linalg.solve(src, dst).transpose(0, 2, 1)
     except np.linalg.LinAlgError:
         A = np.zeros((len(tris), 2, 3))
         for k in range(len(tris)):
@@ -136,19 +137,20 @@ def midline_fade(face: Face, grid: WorkGrid) -> np.ndarray:
     return smoothstep(MIRROR_MIDLINE[0], MIRROR_MIDLINE[1], off).astype(np.float32)
 
 
-def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalysis) -> GeneratedTexture:
+def mirror_textures(small: np.ndarray, depth: PersonDepth, analysis: PhotoAnalysis,
+                    mirror: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> GeneratedTexture:
     """How the renderer completes the face from its mirror side, on the working grid.
 
     small: (h, w, 3) uint8, the photo on the working grid. Returns the generated texture: its
     ``source_px`` is the full-resolution pixel of each pixel's mirror twin (filled smoothly off the face so
     bilinear lookups stay sane), its ``gain_weight`` the low-frequency colour gain / 2 (rgb) and the
     mirror weight (a). The weight is high where this side was seen badly and its twin well (the far cheek
-    of a turned head).
+    of a turned head). ``mirror``: :func:`mirror_maps` of the face on ``depth``'s grid, when made already.
     """
     grid = depth.grid
     intr = analysis.intrinsics
     q = source_quality(depth, intr.focal_px, intr.cx, intr.cy)
-    mx, my, inside = mirror_maps(analysis.faces.face.landmarks, grid)
+    mx, my, inside = mirror if mirror is not None else mirror_maps(analysis.faces.face.landmarks, grid)
     h, w = grid.shape
     wx, wy = grid.from_full_res(mx, my)
     q_twin = cv2.remap(q, wx, wy, cv2.INTER_LINEAR, borderValue=0)
@@ -257,14 +259,16 @@ class LandmarkBackend:
         small = Later(timed("small", lambda: working_photo(photo.rgb, grid)), "landmark small")
 
         def depth_stage():
+            # (first: its solves run on this thread alone, while no other piece of the fit uses NumPy's BLAS)
+            mirror = mirror_maps(analysis.faces.face.landmarks, grid)
             person_small = _to_grid(mask, grid, (W, H))
             depth = person_depth(analysis.faces.face.landmarks, intr, analysis.distance_m, E, R, person_small, grid)
             ovals = face_ovals(analysis.faces, grid)
             people = split_people(depth.person, *ovals)
-            return dataclasses.replace(depth, edit_weight=spare_others(depth.edit_weight, people[1])), ovals, people
+            return dataclasses.replace(depth, edit_weight=spare_others(depth.edit_weight, people[1])), ovals, people, mirror
 
         try:
-            depth, ovals, people = timed("depth", depth_stage)()
+            depth, ovals, people, mirror = timed("depth", depth_stage)()
             if depth_ready is not None:
                 depth_ready(depth)
         finally:  # (a failure leaves no piece running)
@@ -274,7 +278,7 @@ class LandmarkBackend:
         plate = Later(timed("plate", lambda: background_plate(small_rgb, depth.person, depth.edit_weight, *ovals, people=people)),
                       "landmark plate")
         try:
-            generated = timed("generated", lambda: mirror_textures(small_rgb, depth, analysis))()
+            generated = timed("generated", lambda: mirror_textures(small_rgb, depth, analysis, mirror))()
             stage(0.75, "Completing the face")
         finally:
             plate_rgba = plate.result()

@@ -72,3 +72,22 @@ def test_scipy_blas_runs_on_the_calling_thread_after_the_limit():
     assert single_threaded_scipy_blas() is True
     assert get() == 1
     assert np.array_equal(LinearNDInterpolator(pts, z)(jj, ii), before, equal_nan=True)  # the same interpolation
+
+
+
+def test_numpy_blas_alone_within_and_as_before_after():
+    import numpy as np
+
+    from super_gui.core.concurrent import _numpy_openblas, numpy_blas_alone
+
+    if _numpy_openblas() is None:
+        pytest.skip("NumPy without a bundled OpenBLAS that says its thread count")
+    get, _ = _numpy_openblas()
+    rng = np.random.default_rng(5)
+    a, b = rng.uniform(-1, 1, (900, 3, 3)), rng.uniform(-1, 1, (900, 3, 2))
+    before, count = np.linalg.solve(a, b), get()
+    with numpy_blas_alone():
+        assert get() == 1
+        alone = np.linalg.solve(a, b)
+    assert get() == count
+    assert np.array_equal(alone, before)  # the same solves

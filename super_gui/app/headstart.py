@@ -132,7 +132,7 @@ class HeadStart:
             from super_gui.errors import Cancelled
             from super_gui.inversion.backends import backend_class
 
-            backend_class("landmark")  # (its modules imported while the photo decodes)
+            backend_class("landmark").warm_up()  # (its modules imported, its one-time work done while the photo decodes)
             photo = self._photo.wait(self._is_cancelled)
             faces = find_faces(photo, backend_name="landmark", progress=self._report, is_cancelled=self._is_cancelled)
             self._told.wait()

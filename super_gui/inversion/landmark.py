@@ -221,6 +221,18 @@ class LandmarkBackend:
 
     name = "landmark"
 
+    @staticmethod
+    def warm_up() -> None:
+        """Do the first fit's one-time work that needs no photo (SciPy's triangulation and its LAPACK loaded,
+        the face's triangles made, the BLAS limits looked up: ~0.1 s of Python's lock), so that a caller with
+        time to spare (the editor's head start, waiting for the photo's decode) takes it off the fit."""
+        from super_gui.core.concurrent import single_threaded_scipy_blas
+
+        single_threaded_scipy_blas()
+        face_triangles()
+        with numpy_blas_alone():
+            pass
+
     def invert(
         self,
         photo: Photo,

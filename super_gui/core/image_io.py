@@ -51,6 +51,7 @@ from super_gui.core.exif import (
     positive_float,
 )
 from super_gui.core.jpeg_tables import estimate_jpeg_quality, jpeg_subsampling
+from super_gui.core.pillow_pixels import as_array, load
 from super_gui.errors import ImageLoadError
 
 MAX_PIXELS = 100_000_000
@@ -357,7 +358,7 @@ def _corrupt(name: str, e: BaseException) -> ImageLoadError:
 
 def _decode(name: str, im: Image.Image) -> None:
     try:
-        im.load()
+        load(im)  # (im.load(), in fewer calls)
     except MemoryError:
         raise ImageLoadError(f"{name} is too large to decode with the memory available.") from None
     except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, TypeError) as e:
@@ -471,7 +472,7 @@ def _pixels(name: str, im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, 
         rgba = im if mode == ("RGBA" if has_alpha else "RGB") else im.convert("RGBA" if has_alpha else "RGB")
     except ValueError:
         raise ImageLoadError(f"{name} uses the {mode} pixel format, which super_gui cannot read.") from None
-    arr = np.asarray(rgba, dtype=np.uint8)
+    arr = as_array(rgba)  # (np.asarray(rgba, dtype=np.uint8), in one call)
     if has_alpha:
         return np.ascontiguousarray(arr[:, :, :3]), np.ascontiguousarray(arr[:, :, 3]), 8, icc
     return np.ascontiguousarray(arr), None, 8, icc

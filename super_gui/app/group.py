@@ -84,18 +84,21 @@ class FaceRenderers:
         base = self.renderer(primary).base_image(scale, full)
         image = base.copy()
         timings: dict[str, float] = {"faces": float(len(changed))}
+        moved = None  # a drag frame: the primary face's window, the only one that changes from frame to frame
         for p, v in farthest_first(changed):
             window = self._window(p, v, full, draft, primary=p is primary)
             if window is None:
                 continue
             crop, (ox, oy), t = window
+            if draft and p is primary:
+                moved = (ox / scale, oy / scale, crop.shape[1] / scale, crop.shape[0] / scale)
             for k, s in t.items():
                 timings[k] = timings.get(k, 0.0) + s
             t = time.perf_counter()
             paste_over(image, base, crop, ox, oy)
             timings["paste"] = timings.get("paste", 0.0) + time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
-        return Rendered(image, scale, view, timings)
+        return Rendered(image, scale, view, timings, window=moved)
 
     def _window(self, p: Prepared, v: View, full: bool, draft: bool, primary: bool):
         """Face ``p``'s rendered window for ``v``. The other faces' (not the primary's) preview windows are

@@ -76,6 +76,20 @@ def test_four_faces_undistorted_in_one_image_change_each_face_and_nothing_else(f
     assert not (moved & ~np.logical_or.reduce(owns)).any()  # outside every edited region: the input, bit for bit
 
 
+def test_consecutive_group_drag_frames_differ_only_inside_the_dragged_faces_windows(four):
+    """(The editor repaints only those windows between two drag frames.)"""
+    faces, renderers = four
+    still = [(faces.prepare(i), UNDISTORT) for i in (0, 2)]  # other faces with settled edits of their own
+    dragged = faces.prepare(1)
+    frames = [renderers.render([(dragged, View(yaw, 0.0, 40.0)), *still], draft=True) for yaw in (4.0, 16.0)]
+    inside = np.zeros(frames[0].image.shape[:2], bool)
+    for f in frames:
+        x, y, w, h = (round(v * f.scale) for v in f.window)
+        inside[y : y + h, x : x + w] = True
+    between = changed(frames[0].image, frames[1].image)
+    assert between[inside].sum() > 1000 and not between[~inside].any()
+
+
 def test_one_edited_face_is_the_single_face_render_byte_for_byte(four, grace_jpg):
     faces, renderers = four
     p = faces.prepare(3)

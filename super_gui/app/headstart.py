@@ -118,9 +118,25 @@ class HeadStart:
             # descriptor 2 at a file for a moment, and silencing it meanwhile kept that file as sys.stderr for
             # good (the editor's own messages lost) and let MediaPipe's chatter through.
             silence_native_logging()
-            self._photo.set(load_photo(self.path))
+            photo = load_photo(self.path)
         except BaseException as e:  # noqa: BLE001 - raised again on the thread that asks for the photo
             self._photo.set(error=e)
+            return
+        # Work ahead for the faces and the fit, here: the other thread is most often still building MediaPipe's
+        # graphs. (The analysis copy is announced before the photo is handed over, so the faces wait for it.)
+        from super_gui.core.face import downscale_ahead
+
+        ahead = downscale_ahead(photo.rgb) if photo.rgb.dtype.itemsize == 1 else None  # (8-bit: the array find_faces takes)
+        self._photo.set(photo)
+        try:
+            if ahead is not None:
+                ahead()
+            if not self._is_cancelled():
+                from super_gui.inversion.backends import backend_class
+
+                backend_class("landmark").warm_up()
+        except Exception:  # noqa: BLE001 - only a head start: the fit does (and reports) the same
+            pass
 
     def _fit_faces(self) -> None:
         try:
@@ -132,7 +148,7 @@ class HeadStart:
             from super_gui.errors import Cancelled
             from super_gui.inversion.backends import backend_class
 
-            backend_class("landmark").warm_up()  # (its modules imported, its one-time work done while the photo decodes)
+            backend_class("landmark")  # (its modules imported while the photo decodes)
             photo = self._photo.wait(self._is_cancelled)
             faces = find_faces(photo, backend_name="landmark", progress=self._report, is_cancelled=self._is_cancelled)
             self._told.wait()

@@ -98,3 +98,28 @@ def test_mediapipe_import_leaves_out_what_super_gui_never_uses():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_the_analysis_copy_made_ahead_is_taken_once_and_changes_nothing(astronaut_rgb, monkeypatch):
+    import threading
+
+    import super_gui.core.face as face
+
+    big = cv2.resize(astronaut_rgb, (2048, 1536), interpolation=cv2.INTER_CUBIC)
+    expected = analyze_faces(big)
+    made = []
+    real = face._downscale
+    monkeypatch.setattr(face, "_downscale", lambda rgb8, side: made.append(rgb8) or real(rgb8, side))
+    make = face.downscale_ahead(big)
+    later = threading.Timer(0.2, make)  # (made on another thread, after the analysis has begun waiting for it)
+    later.start()
+    got = analyze_faces(big)
+    later.join()
+    assert len(made) == 1  # the one made ahead, taken
+    assert np.array_equal(got.face.landmarks, expected.face.landmarks)
+    assert np.array_equal(got.person_mask, expected.person_mask)
+    analyze_faces(big)
+    assert len(made) == 2  # once: the next analysis makes its own
+    face.downscale_ahead(big.copy())()  # another array's copy is not taken
+    analyze_faces(big)
+    assert len(made) == 4

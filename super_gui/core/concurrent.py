@@ -120,15 +120,22 @@ def _numpy_openblas() -> tuple[Callable[[], int], Callable[[int], None]] | None:
     import numpy
 
     here = Path(numpy.__file__).resolve().parent
-    for lib in sorted([*here.parent.glob("numpy.libs/*openblas*"), *here.glob(".dylibs/*openblas*")]):
+    controls = _thread_controls(sorted([*here.parent.glob("numpy.libs/*openblas*"), *here.glob(".dylibs/*openblas*")]))
+    return controls if controls is not None and controls[0] is not None else None
+
+
+def _thread_controls(libs: list[Path]) -> tuple[Callable[[], int] | None, Callable[[int], None]] | None:
+    """(get or None, set) of the thread count of the first of the OpenBLAS libraries ``libs`` that has a set."""
+    for lib in libs:
         try:
             dll = ctypes.CDLL(str(lib))
         except OSError:
             continue
-        get = next((getattr(dll, n) for n in _GET_THREADS if hasattr(dll, n)), None)
         set_ = next((getattr(dll, n) for n in _SET_THREADS if hasattr(dll, n)), None)
-        if get is not None and set_ is not None:
-            get.argtypes, get.restype = [], ctypes.c_int
+        if set_ is not None:
+            get = next((getattr(dll, n) for n in _GET_THREADS if hasattr(dll, n)), None)
+            if get is not None:
+                get.argtypes, get.restype = [], ctypes.c_int
             set_.argtypes, set_.restype = [ctypes.c_int], None
             return get, set_
     return None
@@ -136,15 +143,8 @@ def _numpy_openblas() -> tuple[Callable[[], int], Callable[[int], None]] | None:
 
 def _one_thread(libs: list[Path]) -> bool:
     """Limit the first of the OpenBLAS libraries ``libs`` that can be limited to one thread."""
-    for lib in libs:
-        try:
-            dll = ctypes.CDLL(str(lib))
-        except OSError:
-            continue
-        for name in _SET_THREADS:
-            fn = getattr(dll, name, None)
-            if fn is not None:
-                fn.argtypes, fn.restype = [ctypes.c_int], None
-                fn(1)
-                return True
-    return False
+    controls = _thread_controls(libs)
+    if controls is None:
+        return False
+    controls[1](1)
+    return True

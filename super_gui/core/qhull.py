@@ -8,10 +8,10 @@ so :func:`delaunay_class` loads that module from SciPy's own folder under its ow
 package's ``__init__``; the LAPACK it takes its functions from (``scipy.linalg.cython_lapack``, another
 extension module) is loaded the same way, without ``scipy.linalg``'s ``__init__`` (~0.1 s more of Python's
 lock on an idle machine: the whole of ``scipy.linalg``, with ``scipy._lib``'s docstring parsing, NumPy's
-testing module and ``unittest``), unless ``scipy.linalg`` is imported already. It is the very class ``scipy.spatial.Delaunay`` is: a later ``import scipy.spatial``
-finds the module loaded and takes it (``scipy.spatial.Delaunay is delaunay_class()``). Where the package is
-already imported, or the module cannot be loaded alone (another SciPy's layout), it is
-``from scipy.spatial import Delaunay``. No Qt.
+testing module and ``unittest``), unless ``scipy.linalg`` is imported already. It is the very class
+``scipy.spatial.Delaunay`` is: a later ``import scipy.spatial`` finds the module loaded and takes it
+(``scipy.spatial.Delaunay is delaunay_class()``). Where the package is already imported, or the module
+cannot be loaded alone (another SciPy's layout), it is ``from scipy.spatial import Delaunay``. No Qt.
 """
 
 from __future__ import annotations

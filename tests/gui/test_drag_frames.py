@@ -13,6 +13,19 @@ from tests.conftest import save
 from tests.gui.conftest import wait_frame, wait_ready
 
 
+def _drag(qtbot, window, row, values, wait_ms: int, drafts: int) -> list:
+    """Press ``row``'s slider and move it through ``values`` (still held after), until ``drafts`` drag frames
+    have been shown; returns every frame shown since the press."""
+    shown = []
+    window.frameShown.connect(shown.append)
+    row.slider.setSliderDown(True)
+    for v in values:
+        row.slider.setValue(v)
+        qtbot.wait(wait_ms)
+    qtbot.waitUntil(lambda: sum(f.draft for f in shown) >= drafts, timeout=30_000)
+    return shown
+
+
 def test_drag_frames_are_drawn_at_the_photos_size_on_screen(qtbot, window, grace_rgb, tmp_path):
     big = cv2.resize(grace_rgb, (grace_rgb.shape[1] * 2, grace_rgb.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
     window.resize(900, 700)  # the photo is shown smaller than its 1024 px preview
@@ -22,14 +35,8 @@ def test_drag_frames_are_drawn_at_the_photos_size_on_screen(qtbot, window, grace
     ratio = screen_ratio(window.viewer.zoom(), window.session.preview_scale)
     assert ratio < 1.0
 
-    shown = []
-    window.frameShown.connect(shown.append)
     row = window.controls.yaw
-    row.slider.setSliderDown(True)
-    for v in range(10, 130, 10):
-        row.slider.setValue(v)
-        qtbot.wait(20)
-    qtbot.waitUntil(lambda: any(f.draft for f in shown), timeout=30_000)
+    shown = _drag(qtbot, window, row, range(10, 130, 10), 20, drafts=1)
     row.slider.setSliderDown(False)
     wait_frame(qtbot, window, window.view)
     drafts = [f for f in shown if f.draft]
@@ -58,14 +65,8 @@ def test_a_drag_frame_painted_in_its_window_shows_what_a_whole_repaint_shows(qtb
     window.resize(900, 700)
     window.open_photo(grace_jpg)
     wait_ready(qtbot, window)
-    shown = []
-    window.frameShown.connect(shown.append)
     row = window.controls.yaw
-    row.slider.setSliderDown(True)
-    for v in range(20, 300, 20):
-        row.slider.setValue(v)
-        qtbot.wait(30)
-    qtbot.waitUntil(lambda: sum(f.draft for f in shown) >= 3, timeout=30_000)
+    shown = _drag(qtbot, window, row, range(20, 300, 20), 30, drafts=3)
     drafts = [f for f in shown if f.draft and f.window is not None]
     last = drafts[-1]
     first = next(f for f in drafts if f.image.shape == last.image.shape)  # (the pace may change the size)

@@ -257,13 +257,14 @@ class PortraitRenderer:
         W, H = self.output_size(scale)
         ox, oy = int(np.floor(g.x0 * scale)), int(np.floor(g.y0 * scale))
         ex, ey = min(W, int(np.ceil(g.x1 * scale))), min(H, int(np.ceil(g.y1 * scale)))
-        if scale == 1.0:
-            rgb, matte = inv.texture_source, inv.matte  # the photo's own pixels: made 8-bit a band at a time
-        else:
-            rgb = self.base_image(scale)[oy:ey, ox:ex]
-            matte = cv2.resize(inv.matte, (ex - ox, ey - oy), interpolation=cv2.INTER_AREA)
-        rect = (ox / scale, oy / scale, (ex - ox) / scale, (ey - oy) / scale)
         preview = scale == self.preview_scale
+        if scale == 1.0 and not preview:
+            # the photo's own pixels, made 8-bit a band at a time, and the matte's rows for each band
+            rgb, matte = inv.texture_source, inv.matte_rows
+        else:
+            rgb = inv.texture_source if scale == 1.0 else self.base_image(scale)[oy:ey, ox:ex]
+            matte = inv.matte_at(W, H, (ox, oy, ex, ey))
+        rect = (ox / scale, oy / scale, (ex - ox) / scale, (ey - oy) / scale)
         # (rgb, matte) is uploaded a band at a time: at 100 MP the crop as one RGBA array would be ~340 MB.
         # (The drag frames' backdrop is not made here: prepare_drafts, once the first preview is shown.)
         self.scene.upload_scale(scale, np.dstack([to_uint8_strips(rgb), matte]) if preview else (rgb, matte), rect, (ox, oy))

@@ -264,10 +264,9 @@ class LandmarkBackend:
         grid = working_region(E, R, intr, WORK_LONG_SIDE)
         W, H = photo.width, photo.height
         h, w = grid.shape
-        # The photo's own pieces (the full-resolution matte, the photo on the working grid) do not depend on
-        # the depth: made beside it.
+        # The photo on the working grid does not depend on the depth: made beside it. (The full-resolution
+        # matte is made when a full-resolution render first asks for it: Inversion.matte.)
         mask = analysis.faces.person_mask
-        matte = Later(timed("matte", lambda: full_res_matte(mask, grid, W, H)), "landmark matte")
         small = Later(timed("small", lambda: working_photo(photo.rgb, grid)), "landmark small")
 
         def depth_stage():
@@ -284,7 +283,7 @@ class LandmarkBackend:
             if depth_ready is not None:
                 depth_ready(depth)
         finally:  # (a failure leaves no piece running)
-            small_rgb, matte_a = small.result(), matte.result()
+            small_rgb = small.result()
         stage(0.4, "Building the 3D head")
         stage(0.5, "Cutting out the person")
         plate = Later(timed("plate", lambda: background_plate(small_rgb, depth.person, depth.edit_weight, *ovals, people=people)),
@@ -295,22 +294,7 @@ class LandmarkBackend:
         finally:
             plate_rgba = plate.result()
         stage(0.95, "Filling the background")
-        return Inversion("landmark", analysis, depth, photo.rgb, matte_a, generated, plate_rgba, timings)
-
-
-def full_res_matte(mask: np.ndarray, grid: WorkGrid, width: int, height: int) -> np.ndarray:
-    """(y1 - y0, x1 - x0) uint8: the person matte (``mask``, at the analysis scale of a ``width`` x ``height``
-    photo) at full resolution over the working region (bilinear)."""
-    fx, fy = mask.shape[1] / width, mask.shape[0] / height
-    to_mask = np.array([[fx, 0.0, (grid.x0 + 0.5) * fx - 0.5], [0.0, fy, (grid.y0 + 0.5) * fy - 0.5]])
-    matte = cv2.warpAffine(
-        mask, to_mask, (grid.x1 - grid.x0, grid.y1 - grid.y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
-    )
-    if float(mask.min()) < 0.0:  # (never: a matte is in [0, 1]; bilinear values stay within the mask's range)
-        np.maximum(matte, 0.0, out=matte)
-    # x 255, rounded half to even and saturated, in one pass (what np.rint and np.clip give, without three
-    # passes over a float32 crop of ~40 MB at 12 MP)
-    return cv2.convertScaleAbs(matte, alpha=255.0)
+        return Inversion("landmark", analysis, depth, photo.rgb, generated, plate_rgba, timings)
 
 
 def working_photo(rgb: np.ndarray, grid: WorkGrid) -> np.ndarray:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import cv2
 import moderngl
@@ -130,10 +131,10 @@ class PortraitScene:
     def has_scale(self, scale: float) -> bool:
         return scale in self._scales
 
-    def upload_scale(self, scale: float, photo_rgba: np.ndarray | tuple[np.ndarray, np.ndarray],
+    def upload_scale(self, scale: float, photo_rgba: np.ndarray | tuple[np.ndarray, np.ndarray | Callable[[int, int], np.ndarray]],
                      rect: tuple[float, float, float, float], origin: tuple[int, int]) -> None:
         """Upload the photo crop (rgb + matte, (h, w, 4) uint8, or the pair ((h, w, 3) uint8 or uint16,
-        (h, w) uint8)) used to
+        (h, w) uint8 or a function giving its rows y0:y1)) used to
         draw at ``scale``. ``rect`` is the full-resolution rectangle it covers, ``origin`` its top-left pixel
         in the output image."""
         if scale in self._scales:
@@ -144,11 +145,13 @@ class PortraitScene:
             tex = self._texture(photo_rgba, 4, "f1", (moderngl.LINEAR, moderngl.LINEAR))
         self._scales[scale] = _ScaleTextures(tex, rect, origin)
 
-    def _texture_rgba(self, rgb: np.ndarray, alpha: np.ndarray) -> moderngl.Texture:
+    def _texture_rgba(self, rgb: np.ndarray, alpha: np.ndarray | Callable[[int, int], np.ndarray]) -> moderngl.Texture:
         """An RGBA uint8 texture of ``rgb`` ((h, w, 3) uint8, or uint16 made 8-bit here) and ``alpha``
-        ((h, w) uint8), uploaded in bands of rows so that a full-resolution crop never exists as one array
-        next to the texture (neither (h, w, 4) nor, for a 16-bit photo, an 8-bit (h, w, 3))."""
-        h, w = alpha.shape
+        ((h, w) uint8, or a function giving its rows y0:y1), uploaded in bands of rows so that a
+        full-resolution crop never exists as one array next to the texture (neither (h, w, 4) nor, for a
+        16-bit photo, an 8-bit (h, w, 3))."""
+        h, w = rgb.shape[:2]
+        rows = alpha if callable(alpha) else (lambda y0, y1: alpha[y0:y1])
         tex = self.ctx.texture((w, h), 4, dtype="f1")
         tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         tex.repeat_x = tex.repeat_y = False
@@ -156,7 +159,7 @@ class PortraitScene:
         try:
             for y in range(0, h, step):
                 tiles.check_cancelled()  # (a close-up: its upload, ~0.1-0.3 s at 12 MP, stops between bands too)
-                band = np.dstack([to_uint8(rgb[y : y + step]), alpha[y : y + step]])
+                band = np.dstack([to_uint8(rgb[y : y + step]), rows(y, min(h, y + step))])
                 tex.write(band, viewport=(0, y, w, band.shape[0]))
         except BaseException:
             tex.release()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import numpy as np
 import pytest
 
@@ -74,7 +75,27 @@ def test_invert_hands_over_its_depth_early_and_gives_what_it_gave_whole(analysed
     assert np.array_equal(inv.matte, again.matte) and np.array_equal(inv.plate, again.plate)
     assert np.array_equal(inv.generated.source_px, again.generated.source_px)
     assert np.array_equal(inv.generated.gain_weight, again.generated.gain_weight)
-    assert {"depth", "matte", "small", "generated", "plate"} <= set(inv.timings_s)
+    assert {"depth", "small", "generated", "plate"} <= set(inv.timings_s)
+
+
+def test_a_previews_matte_is_the_full_resolution_matte_at_its_size(analysed):
+    # A preview takes its matte from the analysis's mask at its own size, never making the full-resolution
+    # one; it must still be what the full-resolution matte shows at that size.
+    photo, a = analysed
+    inv = LandmarkBackend().invert(photo, a)
+    g = inv.depth.grid
+    for scale in (0.37, 0.61, 0.93):  # (a preview is never larger than the photo)
+        W, H = round(photo.width * scale), round(photo.height * scale)
+        box = (int(g.x0 * scale), int(g.y0 * scale), min(W, int(np.ceil(g.x1 * scale))), min(H, int(np.ceil(g.y1 * scale))))
+        got = inv.matte_at(W, H, box)
+        whole = np.zeros((photo.height, photo.width), np.uint8)  # (the full-resolution matte in its place)
+        whole[g.y0 : g.y1, g.x0 : g.x1] = inv.matte
+        want = cv2.resize(whole, (W, H), interpolation=cv2.INTER_AREA)[box[1] : box[3], box[0] : box[2]]
+        assert got.shape == want.shape and got.dtype == np.uint8
+        diff = np.abs(got.astype(int) - want)[2:-2, 2:-2]  # (the matte's crop edge: zeros beyond it in 'whole')
+        assert diff.mean() < 0.3 and np.percentile(diff, 99.5) <= 6, (scale, diff.mean(), diff.max())
+        assert (got > 128).mean() > 0.05  # (a person is there)
+    assert inv.matte is inv.matte  # (made once, then kept)
 
 
 class _NoEarlyDepth:

@@ -1,8 +1,13 @@
 """Entry point: `python main.py` opens the editor, `python main.py analyze|edit|undistort ...` is the CLI."""
 
+import os
 import sys
 
 if __name__ == "__main__":
+    # NumPy's OpenBLAS on one thread from its start (cli._main limits it at run time too): with a worker per
+    # core, the worker spins for ~0.1 s of CPU as NumPy loads, beside the editor's start-up. Every NumPy
+    # product here is small. (An OPENBLAS_NUM_THREADS of the user's own is kept.)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from super_gui.app.headstart import begin_for_argv
 
     begin_for_argv(sys.argv[1:])  # `main.py PHOTO`: the photo's decode and fit begin now, beside the imports

@@ -300,8 +300,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="only the live-editing figures, as one JSON line (how perf.py runs them)")
     args = ap.parse_args(argv)
     from bench.perf import make_12mp_selfie, print_table
+    from super_gui.core.concurrent import single_threaded_numpy_blas
     from super_gui.core.face import silence_native_logging
 
+    single_threaded_numpy_blas()  # (as the editor and the command line run)
     silence_native_logging()
     with tempfile.TemporaryDirectory() as tmp:
         photo = args.photo or make_12mp_selfie(Path(tmp))

@@ -228,8 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--batch", action="store_true", help="only the batch rows: 50 photos with --jobs 1 and 2 "
                        "(bench/batch_perf.py; a few minutes)")
     args = ap.parse_args(argv)
+    from super_gui.core.concurrent import single_threaded_numpy_blas
     from super_gui.core.face import silence_native_logging
 
+    single_threaded_numpy_blas()  # (as the editor and the command line run)
     silence_native_logging()
     rows = []
     if args.batch:

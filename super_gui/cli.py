@@ -309,8 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     parser = build_parser()
+    from super_gui.core.concurrent import single_threaded_numpy_blas
     from super_gui.core.face import silence_native_logging
 
+    single_threaded_numpy_blas()  # (NumPy's products here are all small: no BLAS thread spinning beside them)
     silence_native_logging()
     try:
         if not argv or _is_photo_argument(argv):

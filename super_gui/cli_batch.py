@@ -385,6 +385,9 @@ def _worker_main(conn, parent: int, args: argparse.Namespace, view, backend: tup
             return
         _quiet_stdout()
         from super_gui.cli_edit import edit_and_print
+        from super_gui.core.concurrent import single_threaded_numpy_blas
+
+        single_threaded_numpy_blas()  # (as the parent: cli._main)
 
         while True:
             task = conn.recv()

@@ -85,6 +85,23 @@ def single_threaded_scipy_blas() -> bool:
     return _one_thread(sorted([*here.parent.glob("scipy.libs/*openblas*"), *here.glob(".dylibs/*openblas*")]))
 
 
+@functools.lru_cache(maxsize=1)
+def single_threaded_numpy_blas() -> bool:
+    """Run NumPy's own OpenBLAS (the copy its wheels bundle) on the calling thread alone, for the rest of the
+    process: the editor and the command line call this first. Every NumPy product of this program is small
+    (points through a 3x3 rotation, a 75x75 patch covariance); with its default of a thread per core each
+    one wakes a worker thread that then spins in sched_yield until its timeout, holding a core that the
+    photo's other work needs: ~0.26 s of CPU before the editor's first preview of a 12 MP photo on a 2-core
+    laptop, for no work done on that thread. (PyTorch's BLAS, which the ``eg3d`` backend uses, is its own
+    and left alone.) Returns whether a limit was set."""
+    lib = _numpy_openblas()
+    if lib is None:
+        return False
+    with _numpy_blas_lock:
+        lib[1](1)
+    return True
+
+
 @contextlib.contextmanager
 def numpy_blas_alone() -> Iterator[None]:
     """Within: NumPy's own OpenBLAS (the copy its wheels bundle) on the calling thread alone; its thread count

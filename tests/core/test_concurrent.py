@@ -91,3 +91,32 @@ def test_numpy_blas_alone_within_and_as_before_after():
         alone = np.linalg.solve(a, b)
     assert get() == count
     assert np.array_equal(alone, before)  # the same solves
+
+
+def test_the_command_line_and_the_editor_run_numpys_blas_on_one_thread():
+    # Every NumPy product here is small: a BLAS worker per core only spins beside the photo's work. The
+    # command line (which opens the editor too) and the editor's head start limit it before anything else.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from super_gui.core.concurrent import _numpy_openblas\n"
+        "lib = _numpy_openblas()\n"
+        "if lib is None: print('none'); sys.exit()\n"
+        "before = lib[0]()\n"
+        "from super_gui import cli\n"
+        "try:\n"
+        "    cli.main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(before, lib[0]())\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True).stdout.split()
+    if out == ["none"]:
+        pytest.skip("NumPy without a bundled OpenBLAS that says its thread count")
+    before, after = map(int, out[-2:])
+    if before == 1:
+        pytest.skip("one core: NumPy's BLAS is on one thread already")
+    assert after == 1

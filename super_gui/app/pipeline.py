@@ -220,6 +220,7 @@ class PortraitRenderer:
         )
         self.scene = PortraitScene(self.ctx, inputs)
         self._settled_moving = self._moving(prepared.mesh)
+        self._plate_reach = self._reach(inv.plate[..., 3], g)
         self._draft_moving = None  # the same of the drag frame's mesh (a quarter of the vertices)
         self.preview_scale = preview_scale(prepared.photo.width, prepared.photo.height, preview_long_side)
         # The photo at each scale; the renderers of a group photo's faces share one (base_cache)
@@ -276,14 +277,26 @@ class PortraitRenderer:
         return (mesh.positions[moving].astype(np.float64), mesh.source_px[moving].astype(np.float64),
                 mesh.head_weight[moving].astype(np.float64), mesh.edit_weight[moving].astype(np.float64)[:, None])
 
+    @staticmethod
+    def _reach(alpha: np.ndarray, g) -> np.ndarray:
+        """(0 or 2, 2) full-resolution pixels: the corners of the box where the background plate's ``alpha``
+        (on the working grid ``g``) is above 0 (a pixel beyond, each side)."""
+        rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+        if len(rows) == 0:
+            return np.zeros((0, 2))
+        xs, ys = g.to_full_res(np.array([cols[0] - 1.0, cols[-1] + 1.0]), np.array([rows[0] - 1.0, rows[-1] + 1.0]))
+        return np.stack([xs, ys], axis=1)
+
     def _moved_points(self, camera: VirtualCamera, draft: bool = False) -> np.ndarray:
         """(N, 2) full-resolution pixels: where the moving vertices were and where they go (``draft``: of
         the drag frame's mesh, whose outline keeps within a lattice step of the settled mesh's, well inside
-        the windows' margin)."""
+        the windows' margin), and the corners of the background plate's reach: where the matte is soft far
+        from the head (dark hair against a dark background), the plate shows beyond the moving vertices,
+        and a window that cut it off left a straight seam in the picture."""
         pos, src, head, edit = self._draft_moving if draft else self._settled_moving
         new = camera.project(pos, head)
         new = src + (new - src) * edit
-        return np.concatenate([new, src])
+        return np.concatenate([new, src, self._plate_reach])
 
     def _view_window(self, camera: VirtualCamera, scale: float) -> tuple[int, int, int, int]:
         """(x, y, w, h) in output pixels of the scale's photo crop: where the head was and where it goes,

@@ -90,6 +90,24 @@ def test_consecutive_group_drag_frames_differ_only_inside_the_dragged_faces_wind
     assert between[inside].sum() > 1000 and not between[~inside].any()
 
 
+def test_an_edit_fades_to_the_photo_inside_its_window_leaving_no_straight_seam(four):
+    # The window pasted into the photo must hold every pixel the edit changes: where a soft matte reaches
+    # far from the head, the background plate shows beyond the moving vertices, and a window that cut it
+    # off left a straight seam. At the window's border inside the photo crop, the paste weight is 0.
+    faces, renderers = four
+    for i in range(len(faces.faces.faces)):
+        r = renderers.renderer(faces.prepare(i))
+        cw, ch = r.scene.size(r.preview_scale)
+        ox, oy = r.scene.origin(r.preview_scale)
+        for view in (View(15.0, 0.0, 85.0), View(-15.0, 8.0, 50.0), UNDISTORT):
+            crop, (x, y), _ = r.render_window(view)
+            a = crop[..., 3]
+            x, y = x - ox, y - oy
+            border = ([a[:, 0]] if x > 0 else []) + ([a[0, :]] if y > 0 else []) + \
+                     ([a[:, -1]] if x + a.shape[1] < cw else []) + ([a[-1, :]] if y + a.shape[0] < ch else [])
+            assert border and max(int(b.max()) for b in border) == 0, (i, view)
+
+
 def test_one_edited_face_is_the_single_face_render_byte_for_byte(four, grace_jpg):
     faces, renderers = four
     p = faces.prepare(3)

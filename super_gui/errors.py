@@ -18,5 +18,10 @@ class FaceAnalysisError(UserInputError):
     """No usable face: none found, cut off by the border, too small, or the asked face does not exist."""
 
 
+class RenderingUnavailable(UserInputError):
+    """No OpenGL 3.3 context can be made on this machine (no GL drivers, or not enough memory for software GL):
+    the machine's to fix, not a bug."""
+
+
 class Cancelled(Exception):
     """Raised by long-running work when its caller asked it to stop."""

@@ -79,3 +79,27 @@ def test_edit_outside_the_supported_range_is_written_with_a_note(tmp_path, grace
     r = run("edit", str(grace_jpg), "-o", str(tmp_path / "near.jpg"), "--yaw", "5")
     assert r.returncode == 0 and "outside the range" not in r.stderr
     assert json.loads((tmp_path / "near.jpg.json").read_text())["coverage"]["outside"] == []
+
+
+def test_no_opengl_is_a_sentence_and_exit_2_not_a_bug_report(tmp_path, grace_jpg):
+    # A machine without GL drivers (or with too little memory for software GL to start) gets the fix in
+    # one sentence, no traceback, and nothing written.
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.test_cli import ROOT
+
+    code = textwrap.dedent(f"""
+        import sys, moderngl
+        def no_gl(*a, **k):
+            raise RuntimeError("eglInitialize failed (0x3001)")
+        moderngl.create_context = no_gl
+        from super_gui.cli import main
+        sys.exit(main(["edit", {str(grace_jpg)!r}, "-o", {str(tmp_path / 'out.jpg')!r}, "--yaw", "5"]))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "No OpenGL 3.3 context could be created" in done.stderr and "apt-get install" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert not (tmp_path / "out.jpg").exists()

@@ -23,7 +23,10 @@ def create_context() -> moderngl.Context:
             return moderngl.create_context(standalone=True, require=330, **kwargs)
         except Exception as e:  # each backend fails in its own way where it is missing
             errors.append(f"{kwargs.get('backend', 'default')}: {e}")
-    raise RuntimeError("No OpenGL 3.3 context could be created (" + "; ".join(errors) + "). On Debian/Ubuntu: apt-get install libegl1 libgl1 libgl1-mesa-dri")
+    from super_gui.errors import RenderingUnavailable
+
+    raise RenderingUnavailable("No OpenGL 3.3 context could be created (" + "; ".join(errors) + "); on Debian/Ubuntu: "
+                               "apt-get install libegl1 libgl1 libgl1-mesa-dri (or free some memory: software GL needs it).")
 
 
 def thread_context() -> moderngl.Context:

@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from super_gui.app.headstart import GIL_SWITCH_S
 from super_gui.core.camera import View
 from super_gui.core.image_io import to_uint8
 from super_gui.errors import Cancelled, UserInputError
@@ -114,10 +115,6 @@ RENDER_NICENESS = 0
 # A stopped close-up leaves its full-resolution photo texture uploaded (a close-up asked again soon uses it);
 # it is freed once the render thread has had nothing to do for this long.
 RELEASE_IDLE_S = 1.5
-# How long a thread that wants Python's lock waits before the one holding it must hand it over (Python's
-# default is 5 ms); the editor's thread and the render thread take turns with it several times a frame.
-# Interleaved 200-move drags (12 MP, 2 cores): median 19.7 -> 14.5 ms and p95 34 -> 26 ms (medians of 6).
-GIL_SWITCH_S = 0.001
 
 
 def lower_priority(niceness: int = RENDER_NICENESS) -> None:
@@ -227,7 +224,7 @@ class RenderThread(QThread):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.setObjectName("super_gui render")
-        sys.setswitchinterval(GIL_SWITCH_S)  # (process-wide: for as long as the editor runs)
+        sys.setswitchinterval(GIL_SWITCH_S)  # (process-wide: for as long as the editor runs; app.headstart)
         self._cond = threading.Condition()
         self._commands: deque = deque()
         self._pending: RenderRequest | None = None

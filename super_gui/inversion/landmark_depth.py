@@ -128,6 +128,11 @@ MAX_HEAD_HALF_WIDTH_M = 0.16  # wider runs of the matte (hair over the shoulders
 # no outline pins it down (down the neck, toward a cropped edge of the photo).
 FACE_BLEND = 0.3
 EDGE_PIN_M = 0.03  # over this much (at E's depth) the edit fades to nothing at the photo's edge
+# Above the eyes the edit fades out between these heights (m, face frame), inside the working region's top
+# (working_region: 0.27 m): a tall bun or a hat still moves whole, but someone standing behind the head,
+# whom the person matte joins to it, no longer moves with it up to the region's edge and stops there in a
+# straight seam.
+TOP_FADE_M = (0.20, 0.25)
 RIM_U = 0.99  # where the modelled cut through the head stops turning away (of its half-width)
 
 
@@ -258,12 +263,13 @@ def person_depth(
     # before the shoulders and sideways beyond the hair, so the torso and background stay put.
     x_surf = (surf - E) @ R[:, 0]
     down = 1.0 - smoothstep(chin_y + 0.02, chin_y + 0.075, y_surf)
+    up = smoothstep(-TOP_FADE_M[1], -TOP_FADE_M[0], y_surf)
     side = 1.0 - smoothstep(0.10, 0.15, np.abs(x_surf))
     # A head cut off by the photo's edge stays pinned there: what lies beyond the frame was never
     # photographed, so moving the edge inward would uncover a void (a flat cap over cropped hair).
     to_edge = np.minimum.reduce([X + 0.5, intr.width - 0.5 - X, Y + 0.5, intr.height - 0.5 - Y])
     pinned = smoothstep(0.0, EDGE_PIN_M * intr.focal_px / distance_m, to_edge)
-    edit_w = down * side * pinned
+    edit_w = down * up * side * pinned
     skirt = head_skirt(depth, head_w, intr, E, R, person_mask, grid, chin_y)
     return PersonDepth(
         grid,

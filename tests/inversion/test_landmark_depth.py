@@ -62,6 +62,22 @@ def test_a_head_cut_off_by_the_frame_stays_pinned_to_it(tmp_path, grace_rgb):
     assert (diff > 30).mean() < 0.12
 
 
+def test_someone_standing_behind_the_head_is_not_carried_to_the_regions_edge(tmp_path, grace_rgb):
+    from tests.conftest import save
+
+    # Another person's face just above the head, joined to it by the person matte (a back row in a group
+    # photo): the edit fades out above the head, before the working region's top inside the photo, so nothing
+    # there moves with the head and stops at that edge in a straight seam.
+    rgb = np.ascontiguousarray(np.pad(grace_rgb, ((260, 0), (0, 0), (0, 0)), mode="edge"))
+    prepared = prepare(load_photo(save(rgb, tmp_path / "room_above.png")))
+    d = prepared.inversion.depth
+    a = prepared.analysis
+    assert d.grid.y0 > 0  # (the region's top is inside the photo)
+    assert d.edit_weight[:3].max() == 0.0
+    head_top = int(round(d.grid.from_full_res(0.0, float(a.faces.face.eye_midpoint_px[1]))[1] - 1.2 * a.faces.face.eye_distance_px * d.grid.scale))
+    assert d.edit_weight[max(0, head_top)].max() > 0.99  # (the head itself still moves whole)
+
+
 def test_the_edge_of_the_moving_region_leaves_no_dark_seam(astronaut):
     # Just outside the triangles a view moves, the pyramid blend once read uncovered (black) texels and drew a
     # thin dark staircase across the neck and chest of every edited photo.

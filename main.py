@@ -4,9 +4,9 @@ import os
 import sys
 
 if __name__ == "__main__":
-    # NumPy's OpenBLAS on one thread from its start (cli._main limits it at run time too): with a worker per
-    # core, the worker spins for ~0.1 s of CPU as NumPy loads, beside the editor's start-up. Every NumPy
-    # product here is small. (An OPENBLAS_NUM_THREADS of the user's own is kept.)
+    # NumPy's OpenBLAS on one thread from its start, before the head start's threads load NumPy (cli._main
+    # sets one thread at run time, for the console script too): with a worker per core, the worker spins for
+    # ~0.1 s of CPU as NumPy loads, beside the editor's start-up. Every NumPy product here is small.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from super_gui.app.headstart import begin_for_argv
 

@@ -119,11 +119,9 @@ class HeadStart:
 
     def _decode(self) -> None:
         try:
-            from super_gui.core.concurrent import single_threaded_numpy_blas
             from super_gui.core.face import silence_native_logging
             from super_gui.core.image_io import load_photo
 
-            single_threaded_numpy_blas()  # (as the command line does: first, before any NumPy product)
             # First (the fit's thread does it too, whichever comes first): the decode's libjpeg check points
             # descriptor 2 at a file for a moment, and silencing it meanwhile kept that file as sys.stderr for
             # good (the editor's own messages lost) and let MediaPipe's chatter through.

@@ -131,10 +131,10 @@ class PortraitScene:
     def has_scale(self, scale: float) -> bool:
         return scale in self._scales
 
-    def upload_scale(self, scale: float, photo_rgba: np.ndarray | tuple[np.ndarray, np.ndarray | Callable[[int, int], np.ndarray]],
+    def upload_scale(self, scale: float, photo_rgba: np.ndarray | tuple[np.ndarray, Callable[[int, int], np.ndarray]],
                      rect: tuple[float, float, float, float], origin: tuple[int, int]) -> None:
-        """Upload the photo crop (rgb + matte, (h, w, 4) uint8, or the pair ((h, w, 3) uint8 or uint16,
-        (h, w) uint8 or a function giving its rows y0:y1)) used to
+        """Upload the photo crop (rgb + matte, (h, w, 4) uint8, or the pair ((h, w, 3) uint8 or uint16, a
+        function giving the (h, w) uint8 matte's rows y0:y1)) used to
         draw at ``scale``. ``rect`` is the full-resolution rectangle it covers, ``origin`` its top-left pixel
         in the output image."""
         if scale in self._scales:
@@ -145,13 +145,12 @@ class PortraitScene:
             tex = self._texture(photo_rgba, 4, "f1", (moderngl.LINEAR, moderngl.LINEAR))
         self._scales[scale] = _ScaleTextures(tex, rect, origin)
 
-    def _texture_rgba(self, rgb: np.ndarray, alpha: np.ndarray | Callable[[int, int], np.ndarray]) -> moderngl.Texture:
-        """An RGBA uint8 texture of ``rgb`` ((h, w, 3) uint8, or uint16 made 8-bit here) and ``alpha``
-        ((h, w) uint8, or a function giving its rows y0:y1), uploaded in bands of rows so that a
+    def _texture_rgba(self, rgb: np.ndarray, alpha_rows: Callable[[int, int], np.ndarray]) -> moderngl.Texture:
+        """An RGBA uint8 texture of ``rgb`` ((h, w, 3) uint8, or uint16 made 8-bit here) and the (h, w) uint8
+        alpha whose rows y0:y1 ``alpha_rows(y0, y1)`` gives, uploaded in bands of rows so that a
         full-resolution crop never exists as one array next to the texture (neither (h, w, 4) nor, for a
-        16-bit photo, an 8-bit (h, w, 3))."""
+        16-bit photo, an 8-bit (h, w, 3)), nor its alpha."""
         h, w = rgb.shape[:2]
-        rows = alpha if callable(alpha) else (lambda y0, y1: alpha[y0:y1])
         tex = self.ctx.texture((w, h), 4, dtype="f1")
         tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         tex.repeat_x = tex.repeat_y = False
@@ -159,7 +158,7 @@ class PortraitScene:
         try:
             for y in range(0, h, step):
                 tiles.check_cancelled()  # (a close-up: its upload, ~0.1-0.3 s at 12 MP, stops between bands too)
-                band = np.dstack([to_uint8(rgb[y : y + step]), rows(y, min(h, y + step))])
+                band = np.dstack([to_uint8(rgb[y : y + step]), alpha_rows(y, min(h, y + step))])
                 tex.write(band, viewport=(0, y, w, band.shape[0]))
         except BaseException:
             tex.release()

@@ -80,6 +80,14 @@ class PhotoFaces:
         with self._lock:
             return self._prepared.get(index)
 
+    def adopt(self, prepared: Prepared) -> None:
+        """Keep ``prepared``, this photo's face ``prepared.analysis.faces.chosen`` fitted elsewhere (the head
+        start's child process) with this backend and capture camera, as if :meth:`prepare` had made it here."""
+        index = prepared.analysis.faces.chosen
+        with self._lock:
+            self._analyses.setdefault(index, prepared.analysis)
+            self._prepared.setdefault(index, prepared)
+
     def prepare(self, index: int, progress: Progress = no_progress,
                 is_cancelled: Callable[[], bool] = lambda: False) -> Prepared:
         """Face ``index`` fitted (inversion, mesh, supported ranges): the first time it is asked for; then

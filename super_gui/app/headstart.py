@@ -7,7 +7,9 @@ finds the photo's faces (:func:`~super_gui.app.faces.find_faces`) and, once the 
 is fitted with the landmark backend (:meth:`HeadStart.fit_with_landmark`), fits its default face, exactly as the
 editor's own *prepare* job would. The editor's jobs then take these results (:meth:`HeadStart.photo`,
 :meth:`HeadStart.fitted`) instead of doing the work again; an error is raised there, on the job's thread, so
-it reaches the user as the same sentence. No Qt.
+it reaches the user as the same sentence. Where it can (``main.py PHOTO`` on Linux), the same work runs in a
+forked child (:mod:`~super_gui.app.fitproc`), with a Python lock of its own, and only the results come back
+to a thread here. No Qt.
 """
 
 from __future__ import annotations
@@ -53,17 +55,27 @@ class _Result:
 
 
 class HeadStart:
-    """The photo at ``path`` decoded and, with the landmark backend, fitted, from the moment this is made."""
+    """The photo at ``path`` decoded and, with the landmark backend, fitted, from the moment this is made.
+    ``process``: do the work in a forked child (:mod:`~super_gui.app.fitproc`); None: where one can be forked
+    (``main.py PHOTO``, before anything heavy is loaded). ``place``: what the decoded photo becomes before
+    anything uses it (the child's moves its pixels into memory the parent shares)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, process: bool | None = None, place: Callable | None = None):
+        from super_gui.app import fitproc
+
         self.path = Path(path)
+        self._place = place  # (the child's: Photo -> the same photo with its pixels in shared memory)
         self._photo = _Result()
         self._fit = _Result()
         self._told = threading.Event()  # fit with the landmark backend (or cancelled)
         self._cancelled = threading.Event()
         self._progress: Progress | None = None
-        self._threads = [threading.Thread(target=self._decode, name="head-start decode", daemon=True),
-                         threading.Thread(target=self._fit_faces, name="head-start fit", daemon=True)]
+        self._child = fitproc.start(self.path) if (fitproc.can_fork() if process is None else process) else None
+        if self._child is not None:
+            self._threads = [threading.Thread(target=self._from_child, name="head-start child", daemon=True)]
+        else:
+            self._threads = [threading.Thread(target=self._decode, name="head-start decode", daemon=True),
+                             threading.Thread(target=self._fit_faces, name="head-start fit", daemon=True)]
         for t in self._threads:
             t.start()
 
@@ -100,6 +112,8 @@ class HeadStart:
         """Stop the work at its next check (nothing of it is wanted any more)."""
         self._cancelled.set()
         self._told.set()
+        if self._child is not None:
+            self._child.kill()
 
     def wait(self, timeout_s: float = 30.0) -> None:
         """Wait for the threads to end (after :meth:`cancel`, within a stage of the fit)."""
@@ -127,6 +141,8 @@ class HeadStart:
             # good (the editor's own messages lost) and let MediaPipe's chatter through.
             silence_native_logging()
             photo = load_photo(self.path)
+            if self._place is not None:
+                photo = self._place(photo)
         except BaseException as e:  # noqa: BLE001 - raised again on the thread that asks for the photo
             self._photo.set(error=e)
             return
@@ -165,6 +181,59 @@ class HeadStart:
             self._fit.set((faces, faces.prepare(faces.default, self._report, self._is_cancelled)))
         except BaseException as e:  # noqa: BLE001 - raised again on the thread that asks for the fit
             self._fit.set(error=e)
+
+
+    def _from_child(self) -> None:
+        """The child's photo and fit, handed over as they come; what it could not do (it crashed, or hit a bug
+        it would report only as an exit status) is done here, on this thread, as without a child."""
+        from super_gui.errors import Cancelled
+
+        known: dict[str, object] = {}
+        photo = None
+        messages = self._child.messages(known)
+        try:
+            for message in messages:
+                kind = message[0]
+                if kind == "progress":
+                    self._report(*message[1:])
+                elif kind == "photo":
+                    photo = known["photo"] = message[1]
+                    self._photo.set(photo)
+                elif kind == "refused":  # the user's photo: the sentence load_photo or the fit would give here
+                    if photo is None:
+                        self._photo.set(error=message[1])
+                    self._fit.set(error=message[1])
+                    return
+                elif kind == "fitted":
+                    self._told.wait()
+                    if self._is_cancelled():
+                        raise Cancelled()
+                    self._fit.set(self._adopt(photo, *message[1:]))
+                    return
+        except Cancelled as e:
+            self._fit.set(error=e)
+            return
+        except Exception:  # noqa: BLE001 - a message that did not come whole: the work is done here instead
+            pass
+        finally:
+            messages.close()  # (the pipe closed and the child reaped)
+        if self._is_cancelled():
+            if photo is None:
+                self._photo.set(error=Cancelled())
+            self._fit.set(error=Cancelled())
+            return
+        if photo is None:
+            self._decode()
+        self._fit_faces()
+
+    @staticmethod
+    def _adopt(photo, faces, prepared, timings: dict):
+        """(PhotoFaces, Prepared) in this process, of the child's fit of ``photo``'s default face."""
+        from super_gui.app.faces import PhotoFaces
+
+        found = PhotoFaces(photo, faces, backend_name="landmark", timings=timings)
+        found.adopt(prepared)
+        return found, prepared
 
 
 _begun: HeadStart | None = None

@@ -74,3 +74,94 @@ def test_the_landmark_path_never_imports_torch(grace_jpg):
     done = subprocess.run([sys.executable, "-c", code, str(grace_jpg)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "False"]
+
+
+# -- the head start in a child process (main.py PHOTO on Linux) --------------------------------------------
+# Each in a fresh interpreter, as main.py begins it: nothing heavy loaded and no other thread at the fork.
+
+_CHILD = """
+import os, signal, sys
+from super_gui.app.headstart import HeadStart
+head = HeadStart(sys.argv[1])
+assert head._child is not None, "no child process"
+what = sys.argv[2]
+if what == "killed":
+    os.kill(head._child.pid, signal.SIGKILL)  # (as if it crashed)
+if what == "cancel":
+    head.cancel()
+    head.wait()
+    status = head._child.status
+    print("killed" if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL else f"status {status}")
+    try:
+        head.fitted()
+    except Exception as e:
+        print(type(e).__name__)
+    sys.exit()
+head.fit_with_landmark()
+import numpy as np
+from super_gui.app.pipeline import prepare
+from super_gui.core.image_io import load_photo
+try:
+    photo = head.photo()
+except Exception as e:
+    print("photo:", type(e).__name__, e)
+    sys.exit()
+alone = load_photo(sys.argv[1])
+print("pixels", np.array_equal(photo.rgb, alone.rgb), photo.rgb.flags.writeable, photo.meta == alone.meta)
+try:
+    faces, prepared = head.fitted()
+except Exception as e:
+    print("fit:", type(e).__name__, e)
+    sys.exit()
+print("same photo", faces.photo is photo, prepared.photo is photo, prepared.inversion.photo_rgb is photo.rgb)
+mine = prepare(alone)
+print("same fit", np.array_equal(prepared.analysis.faces.face.landmarks, mine.analysis.faces.face.landmarks),
+      np.array_equal(prepared.inversion.depth.depth_m, mine.inversion.depth.depth_m),
+      np.array_equal(prepared.inversion.plate, mine.inversion.plate),
+      np.array_equal(prepared.mesh.triangles, mine.mesh.triangles),
+      faces.prepared(faces.default) is prepared)
+if what == "killed":
+    head.wait()
+    print("child", "killed" if os.WIFSIGNALED(head._child.status) else "done")
+"""
+
+
+def _in_child(photo, what: str = "fit") -> list[str]:
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(photo), what], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.splitlines()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the head start forks a child on Linux only")
+def test_a_child_process_gives_what_the_jobs_would(grace_jpg):
+    assert _in_child(grace_jpg) == ["pixels True False True", "same photo True True True", "same fit True True True True True"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the head start forks a child on Linux only")
+def test_a_child_that_dies_leaves_the_work_to_this_process(grace_jpg):
+    assert _in_child(grace_jpg, "killed") == ["pixels True False True", "same photo True True True",
+                                              "same fit True True True True True", "child killed"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the head start forks a child on Linux only")
+def test_a_cancelled_child_is_ended(grace_jpg):
+    assert _in_child(grace_jpg, "cancel") == ["killed", "Cancelled"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the head start forks a child on Linux only")
+def test_a_childs_refusals_are_the_same_sentences(tmp_path):
+    from PIL import Image
+
+    from super_gui.app.faces import find_faces
+    from super_gui.errors import FaceAnalysisError
+
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not a jpeg at all")
+    with pytest.raises(ImageLoadError) as direct:
+        load_photo(bad)
+    assert _in_child(bad) == [f"photo: ImageLoadError {direct.value}"]
+    wall = tmp_path / "wall.jpg"  # a photo without a face
+    Image.fromarray(np.tile(np.linspace(40, 220, 640, dtype=np.uint8)[None, :, None], (480, 1, 3))).save(wall)
+    with pytest.raises(FaceAnalysisError) as direct:
+        find_faces(load_photo(wall))
+    assert _in_child(wall) == ["pixels True False True", f"fit: FaceAnalysisError {direct.value}"]

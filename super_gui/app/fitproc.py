@@ -1,0 +1,240 @@
+"""The head start's work in a process of its own (Linux): the photo decoded and its default face fitted by a
+forked child, the results handed back.
+
+Why a process: the editor's start-up is Python on every thread (the editor's thread imports Qt and builds
+the window; the fit's threads import NumPy, OpenCV and MediaPipe, then make thousands of small NumPy
+calls), and Python's lock lets one of them run at a time, so on a 2-core machine the fit ran at about half
+speed beside the window. A child has a lock of its own: the fit and the window each get a core.
+
+The child is forked before anything heavy is loaded (``main.py PHOTO`` begins the head start first thing,
+with no other thread and NumPy not imported: :func:`can_fork`) and runs the same head start on threads as
+the editor would (:class:`~super_gui.app.headstart.HeadStart`). The photo's pixels go into a shared memory
+file as soon as they are decoded (one copy for both processes, nothing sent); then the photo itself (its
+metadata), the fit's progress, and the faces with the fitted face come through a pipe, pickled, arrays as
+raw bytes beside the pickle (protocol 5), and what refers to the photo or its pixels refers to the parent's
+own. A user's mistake (a broken file, no face) comes back as the same exception with the same sentence;
+anything else (a crash, a bug, a kill) ends the child, and the parent does what is left itself. No Qt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import pickle
+import signal
+import struct
+import sys
+import threading
+from pathlib import Path
+from typing import Iterator
+
+_HEAD = struct.Struct("<QI")  # pickle bytes, number of out-of-band buffers
+_SIZE = struct.Struct("<Q")
+PIPE_BYTES = 1 << 20  # the pipe's buffer (Linux's default is 64 KB: each large message would take many turns)
+Layout = list  # [(name, shape, dtype string, byte offset)]: arrays in the shared memory file
+
+
+def can_fork() -> bool:
+    """Whether a child may be forked now: Linux, no other thread running and none of the libraries that start
+    threads of their own (NumPy's BLAS, Qt, OpenCV) loaded yet. A fork copies only the thread that makes it,
+    and a lock another thread held at that moment would stay held in the child for good."""
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "memfd_create")
+            and threading.active_count() == 1 and not any(m in sys.modules for m in ("numpy", "PySide6", "cv2", "torch")))
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file, names: dict[int, str], **kw):
+        super().__init__(file, protocol=5, **kw)
+        self._names = names
+
+    def persistent_id(self, obj):
+        return self._names.get(id(obj))
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, known: dict[str, object], **kw):
+        super().__init__(file, **kw)
+        self._known = known
+
+    def persistent_load(self, pid):
+        return self._known[pid]
+
+
+def _write_all(fd: int, data) -> None:
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exactly(fd: int, n: int) -> bytearray | None:
+    """``n`` bytes from ``fd`` (Python's lock is free while it waits); None at the end of the pipe before any."""
+    out = bytearray(n)
+    view, got = memoryview(out), 0
+    while got < n:
+        k = os.readv(fd, [view[got:]])
+        if k == 0:
+            if got == 0:
+                return None
+            raise EOFError("the head start's process ended in the middle of a message")
+        got += k
+    return out
+
+
+def _map(fd: int, layout: Layout, writable: bool) -> dict:
+    """The arrays ``layout`` places in the shared memory file ``fd``, mapped (shared between the processes;
+    the parent's read-only, as a Photo's arrays are)."""
+    import mmap
+
+    import numpy as np
+
+    total = max(off + int(np.prod(shape)) * np.dtype(dt).itemsize for _, shape, dt, off in layout)
+    mm = mmap.mmap(fd, total, mmap.MAP_SHARED, mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0))
+    arrays = {}
+    for name, shape, dt, off in layout:
+        a = np.frombuffer(mm, dt, int(np.prod(shape)), off).reshape(shape)
+        if not writable:
+            a.setflags(write=False)
+        arrays[name] = a
+    return arrays
+
+
+class Child:
+    """A forked child doing the head start's work (:func:`start`); the parent reads its messages
+    (:meth:`messages`) on one thread and may :meth:`kill` it from any."""
+
+    def __init__(self, pid: int, fd: int, pixels_fd: int):
+        self.pid, self._fd, self._pixels_fd = pid, fd, pixels_fd
+        self.status: int | None = None  # os.waitpid's, once reaped
+        self._reaped = False
+        self._lock = threading.Lock()
+
+    def messages(self, known: dict[str, object]) -> Iterator[tuple]:
+        """The child's messages, in order, until its pipe ends (then it is reaped): ("photo", Photo),
+        ("progress", fraction, words), ("fitted", FaceAnalysis, Prepared, timings) or ("refused",
+        UserInputError). ``known``: what the messages may refer to by name; the photo's arrays are put
+        there as they come into the shared memory, and the caller adds the photo."""
+        try:
+            while True:
+                head = _read_exactly(self._fd, _HEAD.size)
+                if head is None:
+                    return
+                n, k = _HEAD.unpack(head)
+                sizes = [_SIZE.unpack(_read_exactly(self._fd, _SIZE.size))[0] for _ in range(k)]
+                data = _read_exactly(self._fd, n)
+                buffers = [_read_exactly(self._fd, s) if s else bytearray() for s in sizes]
+                message = _Unpickler(io.BytesIO(data), known, buffers=buffers).load()
+                if message[0] == "pixels":
+                    known.update(_map(self._pixels_fd, message[1], writable=False))
+                else:
+                    yield message
+        finally:
+            self._close()
+
+    def kill(self) -> None:
+        """End the child now (its work is not wanted); the reader then sees its pipe end."""
+        with self._lock:
+            if not self._reaped:
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._reaped:
+                return
+            self._reaped = True
+        for fd in (self._fd, self._pixels_fd):
+            os.close(fd)
+        try:
+            self.status = os.waitpid(self.pid, 0)[1]
+        except OSError:
+            pass
+
+
+def start(path: Path) -> Child | None:
+    """Fork a child that decodes ``path`` and fits its default face (:func:`_child_main`); None where no
+    child can be had (the caller then does the work on threads)."""
+    try:
+        pixels = os.memfd_create("super_gui photo", getattr(os, "MFD_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        r, w = os.pipe()
+    except OSError:
+        os.close(pixels)
+        return None
+    try:
+        import fcntl
+
+        fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (OSError, ImportError):
+        pass  # (a smaller pipe: more turns, the same bytes)
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (pixels, r, w):
+            os.close(fd)
+        return None
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            os.close(r)
+            _child_main(path, w, pixels)
+            code = 0
+        finally:
+            os._exit(code)  # (nothing of the parent's is cleaned up here: it is the parent's)
+    os.close(w)
+    return Child(pid, r, pixels)
+
+
+def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
+    """The child's work: the head start on threads, its results sent to ``fd`` as they come."""
+    from super_gui.app.headstart import HeadStart
+    from super_gui.errors import UserInputError
+
+    lock = threading.Lock()
+    names: dict[int, str] = {}
+
+    def send(message: tuple) -> None:
+        buffers: list[pickle.PickleBuffer] = []
+        out = io.BytesIO()
+        _Pickler(out, names, buffer_callback=buffers.append).dump(message)
+        raws = [b.raw() for b in buffers]
+        head = _HEAD.pack(out.tell(), len(raws)) + b"".join(_SIZE.pack(r.nbytes) for r in raws)
+        with lock:  # (progress comes from the fit's thread)
+            for part in (head, out.getbuffer(), *raws):
+                _write_all(fd, part)
+
+    def shared(photo):
+        """``photo`` with its pixels moved into the shared memory file (the parent is told where they are)."""
+        parts = {"rgb": photo.rgb, "alpha": photo.alpha}
+        layout, offset = [], 0
+        for name, a in parts.items():
+            if a is not None:
+                layout.append((name, a.shape, a.dtype.str, offset))
+                offset += -(-a.nbytes // 64) * 64
+        os.ftruncate(pixels_fd, offset)
+        arrays = _map(pixels_fd, layout, writable=True)
+        for name, a in arrays.items():
+            a[...] = parts[name]
+            a.setflags(write=False)
+        send(("pixels", layout))
+        names.update({id(a): name for name, a in arrays.items()})
+        return dataclasses.replace(photo, rgb=arrays["rgb"], alpha=arrays.get("alpha"))
+
+    head = HeadStart(path, process=False, place=shared)
+    head.fit_with_landmark()
+    head._progress = lambda fraction, words: send(("progress", fraction, words))
+    try:
+        photo = head.photo()
+        send(("photo", photo))
+        names[id(photo)] = "photo"
+        faces, prepared = head.fitted(head._progress)
+        send(("fitted", faces.faces, prepared, faces.timings_s))
+    except UserInputError as e:  # the user's photo: the same sentence, from the parent
+        send(("refused", e))
+    finally:
+        head.cancel()
+        os.close(fd)

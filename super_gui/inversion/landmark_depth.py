@@ -104,22 +104,34 @@ def working_region(E: np.ndarray, R: np.ndarray, intr: Intrinsics, long_side: in
     return WorkGrid(int(x0), int(y0), int(x1), int(y1), scale)
 
 
-def _ray_ellipsoid(rays: np.ndarray, centre: np.ndarray, R: np.ndarray, radii: np.ndarray,
-                   rays_R: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Depth (z) of the front hit of rays from the origin on an ellipsoid, and the normalised miss
-    distance (<= 1 for a hit). Misses get the depth of the ray's closest approach, which meets the
-    hits continuously at the silhouette. (``rays_R``: ``rays @ R``, when the caller has it already.)"""
+class _Rays:
+    """The capture rays through the working pixels, (x, y, 1) per pixel, kept as a column and a row: every
+    function of them below is made plane by plane from the two, with no (h, w, 3) array (the rays through a
+    640 px grid as (h, w, 3) float64 arrays took ~0.1 s of the fit in temporaries)."""
+
+    def __init__(self, grid: WorkGrid, intr: Intrinsics):
+        h, w = grid.shape
+        xs, ys = grid.to_full_res(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+        self.xs, self.ys = xs, ys  # full-resolution pixel coordinates of the columns and rows
+        self.x = ((xs - intr.cx) / intr.focal_px)[None, :]  # (1, w)
+        self.y = ((ys - intr.cy) / intr.focal_px)[:, None]  # (h, 1)
+
+    def dot(self, u: np.ndarray, offset: float = 0.0) -> np.ndarray:
+        """(h, w): ray . ``u`` + ``offset``."""
+        return self.x * u[0] + (self.y * u[1] + (u[2] + offset))
+
+
+def _ray_ellipsoid(rays: _Rays, centre: np.ndarray, R: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Depth (z) of the front hit of rays from the origin on an ellipsoid (centre, axes R's columns, radii).
+    Misses get the depth of the ray's closest approach, which meets the hits continuously at the silhouette."""
     o = -(centre @ R) / radii  # origin in the ellipsoid's unit-sphere frame
-    v = (rays @ R if rays_R is None else rays_R) / radii
-    a = np.einsum("...i,...i", v, v)
-    b = np.einsum("...i,...i", v, o)
-    c = o @ o - 1.0
-    t_close = -b / a
-    miss = np.sqrt(np.maximum(c + 1.0 - b * b / a, 0.0))  # distance of closest approach in unit radii
+    v = [rays.dot(R[:, k] / radii[k]) for k in range(3)]  # the rays in that frame
+    a = v[0] * v[0] + v[1] * v[1] + v[2] * v[2]
+    b = v[0] * o[0] + v[1] * o[1] + v[2] * o[2]
+    c = float(o @ o) - 1.0
     disc = b * b - a * c
     t_hit = (-b - np.sqrt(np.maximum(disc, 0.0))) / a
-    t = np.where(disc > 0, t_hit, t_close)
-    return t * rays[..., 2], miss
+    return np.where(disc > 0, t_hit, -b / a)  # (times the rays' z, 1)
 
 
 HEAD_DEPTH_RATIO = HEAD_RADII[2] / HEAD_RADII[0]  # the head's front-to-centre depth per metre of half-width
@@ -201,21 +213,18 @@ def person_depth(
     person_mask: (h, w) float32 in [0, 1] on the grid. E, R: eye midpoint and face frame (camera space).
     """
     h, w = grid.shape
-    X, Y = grid.full_res_coords()
-    rays = np.stack([(X - intr.cx) / intr.focal_px, (Y - intr.cy) / intr.focal_px, np.ones_like(X)], axis=-1)
+    rays = _Rays(grid, intr)
 
     # Proxy solids, all in the face frame, so a turned or tilted head gets a turned proxy.
-    rays_R = rays @ R  # (the face frame's, shared by the head and the neck)
-    d_head, _ = _ray_ellipsoid(rays, E + R @ HEAD_CENTRE, R, HEAD_RADII, rays_R)
+    d_head = _ray_ellipsoid(rays, E + R @ HEAD_CENTRE, R, HEAD_RADII)
     d_matte, on_matte = matte_head_depth(person_mask, grid, intr, E, R)
     # The matte's cut only ever pushes the head back (toward its outline's depth), never forward: hair or a
     # collar that widens a row must not pull the surface in front of the ellipsoid head.
     d_head = np.where(on_matte, np.maximum(d_matte, d_head), d_head)
     neck_centre = E + R @ np.array([0.0, 0.0, NECK_AXIS_Z])
-    d_neck, _ = _ray_ellipsoid(rays, neck_centre, R, np.array([NECK_RADIUS, 10.0, NECK_RADIUS * 0.9]), rays_R)
+    d_neck = _ray_ellipsoid(rays, neck_centre, R, np.array([NECK_RADIUS, 10.0, NECK_RADIUS * 0.9]))
     # Face-frame height of each pixel's point on E's depth plane (for zones and weights).
-    on_plane = rays * (distance_m / rays[..., 2:3])
-    y_face = (on_plane - E) @ R[:, 1]
+    y_face = rays.dot(distance_m * R[:, 1], -float(E @ R[:, 1]))
 
     pts = landmarks_3d(landmarks_px, intr, distance_m)
     chin_y = float((pts[152] - E) @ R[:, 1])
@@ -256,18 +265,18 @@ def person_depth(
         depth = np.where(inside, depth, push_pull_fill(np.where(inside, depth, 0.0), inside)).astype(np.float32)
 
     # Head weight from the face-frame height of each surface point: 1 above the chin, 0 down the neck.
-    surf = rays * depth[..., None]
-    y_surf = (surf - E) @ R[:, 1]
+    y_surf = depth * rays.dot(R[:, 1]) - float(E @ R[:, 1])
     head_w = 1.0 - smoothstep(chin_y + 0.005, chin_y + 0.085, y_surf)
     # Edit weight: only the head changes (DESIGN.md §1). It is 1 on the head, fades out down the neck
     # before the shoulders and sideways beyond the hair, so the torso and background stay put.
-    x_surf = (surf - E) @ R[:, 0]
+    x_surf = depth * rays.dot(R[:, 0]) - float(E @ R[:, 0])
     down = 1.0 - smoothstep(chin_y + 0.02, chin_y + 0.075, y_surf)
     up = smoothstep(-TOP_FADE_M[1], -TOP_FADE_M[0], y_surf)
     side = 1.0 - smoothstep(0.10, 0.15, np.abs(x_surf))
     # A head cut off by the photo's edge stays pinned there: what lies beyond the frame was never
     # photographed, so moving the edge inward would uncover a void (a flat cap over cropped hair).
-    to_edge = np.minimum.reduce([X + 0.5, intr.width - 0.5 - X, Y + 0.5, intr.height - 0.5 - Y])
+    xs, ys = rays.xs, rays.ys
+    to_edge = np.minimum(np.minimum(xs + 0.5, intr.width - 0.5 - xs)[None, :], np.minimum(ys + 0.5, intr.height - 0.5 - ys)[:, None])
     pinned = smoothstep(0.0, EDGE_PIN_M * intr.focal_px / distance_m, to_edge)
     edit_w = down * up * side * pinned
     skirt = head_skirt(depth, head_w, intr, E, R, person_mask, grid, chin_y)

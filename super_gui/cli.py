@@ -310,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     parser = build_parser()
     from super_gui.core.concurrent import single_threaded_numpy_blas
-    from super_gui.core.face import silence_native_logging
+    from super_gui.core.native_log import silence_native_logging
 
     single_threaded_numpy_blas()  # (NumPy's products here are all small: no BLAS thread spinning beside them)
     silence_native_logging()

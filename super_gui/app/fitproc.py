@@ -8,11 +8,11 @@ speed beside the window. A child has a lock of its own: the fit and the window e
 
 The child is forked before anything heavy is loaded (``main.py PHOTO`` begins the head start first thing,
 with no other thread and NumPy not imported: :func:`can_fork`) and runs the same head start on threads as
-the editor would (:class:`~super_gui.app.headstart.HeadStart`). The photo's pixels go into a shared memory
-file as soon as they are decoded (one copy for both processes, nothing sent); then the photo itself (its
-metadata), the fit's progress, and the faces with the fitted face come through a pipe, pickled, arrays as
-raw bytes beside the pickle (protocol 5), and what refers to the photo or its pixels refers to the parent's
-own. A user's mistake (a broken file, no face) comes back as the same exception with the same sentence;
+the editor would (:class:`~super_gui.app.headstart.HeadStart`). Once the photo is decoded, its pixels are
+copied into a shared memory file (the parent maps it: nothing sent), beside the fit, which goes on with the
+child's own copy; the photo itself (its metadata), the fit's progress, and the faces with the fitted face
+come through a pipe, pickled, arrays as raw bytes beside the pickle (protocol 5), and what refers to the
+photo or its pixels refers to the parent's own. (Until the child ends, the photo is in memory twice.) A user's mistake (a broken file, no face) comes back as the same exception with the same sentence;
 anything else (a crash, a bug, a kill) ends the child, and the parent does what is left itself. No Qt.
 """
 
@@ -195,7 +195,9 @@ def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
     from super_gui.errors import UserInputError
 
     lock = threading.Lock()
-    names: dict[int, str] = {}
+    names: dict[int, str] = {}  # id of what the parent has -> its name there
+    shared = threading.Event()
+    failed: list[BaseException] = []
 
     def send(message: tuple) -> None:
         buffers: list[pickle.PickleBuffer] = []
@@ -207,33 +209,46 @@ def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
             for part in (head, out.getbuffer(), *raws):
                 _write_all(fd, part)
 
-    def shared(photo):
-        """``photo`` with its pixels moved into the shared memory file (the parent is told where they are)."""
-        parts = {"rgb": photo.rgb, "alpha": photo.alpha}
-        layout, offset = [], 0
-        for name, a in parts.items():
-            if a is not None:
-                layout.append((name, a.shape, a.dtype.str, offset))
-                offset += -(-a.nbytes // 64) * 64
-        os.ftruncate(pixels_fd, offset)
-        arrays = _map(pixels_fd, layout, writable=True)
-        for name, a in arrays.items():
-            a[...] = parts[name]
-            a.setflags(write=False)
-        send(("pixels", layout))
-        names.update({id(a): name for name, a in arrays.items()})
-        return dataclasses.replace(photo, rgb=arrays["rgb"], alpha=arrays.get("alpha"))
+    def share(photo) -> None:
+        """The photo's pixels copied into the shared memory file and the photo sent, on the decoding thread
+        while the faces are found: the fit goes on with this process's own copy, which the messages that
+        follow name as the parent's."""
+        try:
+            parts = {"rgb": photo.rgb, "alpha": photo.alpha}
+            layout, offset = [], 0
+            for name, a in parts.items():
+                if a is not None:
+                    layout.append((name, a.shape, a.dtype.str, offset))
+                    offset += -(-a.nbytes // 64) * 64
+            os.ftruncate(pixels_fd, offset)
+            arrays = _map(pixels_fd, layout, writable=True)
+            for name, a in arrays.items():
+                a[...] = parts[name]
+                a.setflags(write=False)
+            send(("pixels", layout))
+            names.update({id(a): name for name, a in arrays.items()})
+            send(("photo", dataclasses.replace(photo, rgb=arrays["rgb"], alpha=arrays.get("alpha"))))
+            names.update({id(photo): "photo", **{id(a): name for name, a in parts.items() if a is not None}})
+        except BaseException as e:  # noqa: BLE001 - the child then ends, and the parent does the work
+            failed.append(e)
+        finally:
+            shared.set()
 
-    head = HeadStart(path, process=False, place=shared)
+    head = HeadStart(path, process=False, share=share)
     head.fit_with_landmark()
     head._progress = lambda fraction, words: send(("progress", fraction, words))
     try:
-        photo = head.photo()
-        send(("photo", photo))
-        names[id(photo)] = "photo"
-        faces, prepared = head.fitted(head._progress)
+        head.photo()
+        try:
+            faces, prepared = head.fitted(head._progress)
+        finally:
+            shared.wait()  # (the photo first: the parent needs it before anything that refers to it)
+        if failed:
+            raise failed[0]
         send(("fitted", faces.faces, prepared, faces.timings_s))
     except UserInputError as e:  # the user's photo: the same sentence, from the parent
+        if failed:
+            raise failed[0] from None
         send(("refused", e))
     finally:
         head.cancel()

@@ -57,14 +57,14 @@ class _Result:
 class HeadStart:
     """The photo at ``path`` decoded and, with the landmark backend, fitted, from the moment this is made.
     ``process``: do the work in a forked child (:mod:`~super_gui.app.fitproc`); None: where one can be forked
-    (``main.py PHOTO``, before anything heavy is loaded). ``place``: what the decoded photo becomes before
-    anything uses it (the child's moves its pixels into memory the parent shares)."""
+    (``main.py PHOTO``, before anything heavy is loaded). ``share(photo)`` is called once the photo is
+    decoded and its faces' analysis copy made, off the fit's way (the child's hands the pixels to the parent)."""
 
-    def __init__(self, path: str | Path, process: bool | None = None, place: Callable | None = None):
+    def __init__(self, path: str | Path, process: bool | None = None, share: Callable | None = None):
         from super_gui.app import fitproc
 
         self.path = Path(path)
-        self._place = place  # (the child's: Photo -> the same photo with its pixels in shared memory)
+        self._share = share
         self._photo = _Result()
         self._fit = _Result()
         self._told = threading.Event()  # fit with the landmark backend (or cancelled)
@@ -133,7 +133,7 @@ class HeadStart:
 
     def _decode(self) -> None:
         try:
-            from super_gui.core.face import silence_native_logging
+            from super_gui.core.native_log import silence_native_logging
             from super_gui.core.image_io import load_photo
 
             # First (the fit's thread does it too, whichever comes first): the decode's libjpeg check points
@@ -141,8 +141,6 @@ class HeadStart:
             # good (the editor's own messages lost) and let MediaPipe's chatter through.
             silence_native_logging()
             photo = load_photo(self.path)
-            if self._place is not None:
-                photo = self._place(photo)
         except BaseException as e:  # noqa: BLE001 - raised again on the thread that asks for the photo
             self._photo.set(error=e)
             return
@@ -155,6 +153,8 @@ class HeadStart:
         try:
             if ahead is not None:
                 ahead()
+            if self._share is not None:
+                self._share(photo)
             if not self._is_cancelled():
                 from super_gui.inversion.backends import backend_class
 
@@ -164,9 +164,11 @@ class HeadStart:
 
     def _fit_faces(self) -> None:
         try:
-            from super_gui.core.face import silence_native_logging, warm_up
+            from super_gui.core.native_log import silence_native_logging
 
             silence_native_logging()  # (as the editor does: MediaPipe's native chatter means nothing to a user)
+            from super_gui.core.face import warm_up
+
             warm_up()  # (MediaPipe's import and graphs, while the photo decodes)
             from super_gui.app.faces import find_faces
             from super_gui.errors import Cancelled

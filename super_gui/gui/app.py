@@ -202,7 +202,7 @@ def _head_start(photo: str | None):
 
 def run(photo: str | None = None) -> int:
     """Open the editor (on ``photo`` if given) and run until it is closed; returns the exit status."""
-    from super_gui.core.face import silence_native_logging
+    from super_gui.core.native_log import silence_native_logging
 
     silence_native_logging()
     head = _head_start(photo)

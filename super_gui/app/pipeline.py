@@ -48,6 +48,9 @@ class Prepared:
     head: HeadCoverage | None = None  # the head's triangles for core.coverage.view_coverage
     supported: SupportedRanges | None = None  # the slider ranges this photo supports
     backend_options: dict = field(default_factory=dict)  # what the inversion backend was made with (the sidecar records it)
+    # (h, w) float32 on the working grid: where the edit may touch the photo as it was (:func:`edit_reach`),
+    # made with the fit, beside the coverage (None: the renderer makes it)
+    edit_reach: np.ndarray | None = None
 
     def camera(self, view: View) -> VirtualCamera:
         """The virtual camera for ``view`` of this photo."""
@@ -132,6 +135,7 @@ def fit_face(photo: Photo, analysis: PhotoAnalysis, inverter, timings: dict[str,
         raise FaceAnalysisError(f"super_gui cannot tell the person of {which} from the background; "
                                 "try a photo where the person fills more of the frame.")
     t = time.perf_counter()
+    reach = Later(lambda: edit_reach(inv, analysis), "edit reach")  # (~20 ms, beside the coverage; the renderer's)
     # What the photo can support, once per photo (~10-20 ms): the editor marks it on the sliders.
     head = head_coverage(mesh, analysis.intrinsics)
     supported = supported_ranges(head, lambda v: view_camera(analysis, v), analysis.focal.focal_35mm,
@@ -139,7 +143,7 @@ def fit_face(photo: Photo, analysis: PhotoAnalysis, inverter, timings: dict[str,
     timings["coverage"] = time.perf_counter() - t
     progress(1.0, "Ready")
     return Prepared(photo, analysis, inv, mesh, timings, head=head, supported=supported,
-                    backend_options=dict(backend_options or {}))
+                    backend_options=dict(backend_options or {}), edit_reach=reach.result())
 
 
 def _takes_depth_ready(inverter) -> bool:
@@ -161,6 +165,13 @@ class Rendered:
     # (x, y, w, h) in photo pixels: the only part where ``image`` differs from the base image it was laid
     # on (None: anywhere). Consecutive drag frames differ only inside their two windows.
     window: tuple[float, float, float, float] | None = None
+
+
+def edit_reach(inv: Inversion, analysis: PhotoAnalysis) -> np.ndarray:
+    """(h, w) float32 on ``inv``'s working grid: where the edit may touch the photo as it was (the head,
+    grown by 0.12 eye distances and feathered; exactly 0 beyond)."""
+    d = inv.depth
+    return _soft_reach(d.edit_weight, d.person, 0.12 * analysis.faces.face.eye_distance_px * d.grid.scale)
 
 
 def _soft_reach(edit_weight: np.ndarray, person: np.ndarray, grow_px: float) -> np.ndarray:
@@ -210,13 +221,13 @@ class PortraitRenderer:
         inv = prepared.inversion
         d = inv.depth
         g = d.grid
-        face_work = prepared.analysis.faces.face.eye_distance_px * g.scale
+        reach = prepared.edit_reach
         inputs = SceneInputs(
             mesh=prepared.mesh,
             work_rect=(float(g.x0), float(g.y0), float(g.x1 - g.x0), float(g.y1 - g.y0)),
             generated=inv.generated,
             plate=inv.plate,
-            edit_old=_soft_reach(d.edit_weight, d.person, 0.12 * face_work),
+            edit_old=edit_reach(inv, prepared.analysis) if reach is None else reach,
         )
         self.scene = PortraitScene(self.ctx, inputs)
         self._settled_moving = self._moving(prepared.mesh)

@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
     from PIL import Image
 
     from super_gui.core.camera import View
-    from super_gui.core.face import silence_native_logging
+    from super_gui.core.native_log import silence_native_logging
     from super_gui.core.image_io import load_photo
     from super_gui.app.pipeline import PortraitRenderer, prepare
 

@@ -24,7 +24,8 @@ import sys
 import numpy as np
 
 from bench import scan_render as sr
-from super_gui.core.face import detect_faces, silence_native_logging
+from super_gui.core.face import detect_faces
+from super_gui.core.native_log import silence_native_logging
 from super_gui.inversion.landmark_depth import relief_design
 
 DISTANCES = (0.25, 0.28, 0.30, 0.35, 0.40, 0.45, 0.50, 0.60, 0.80, 1.00, 1.20, 1.50, 2.00, 2.50)

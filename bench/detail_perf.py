@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
     from bench.perf import make_12mp_selfie, print_table
-    from super_gui.core.face import silence_native_logging
+    from super_gui.core.native_log import silence_native_logging
 
     silence_native_logging()
     with tempfile.TemporaryDirectory() as tmp:

@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from bench.perf import make_12mp_selfie, print_table
     from super_gui.core.concurrent import single_threaded_numpy_blas
-    from super_gui.core.face import silence_native_logging
+    from super_gui.core.native_log import silence_native_logging
 
     single_threaded_numpy_blas()  # (as the editor and the command line run)
     silence_native_logging()

@@ -156,7 +156,7 @@ def _median_seconds(fn, repeats: int, sync) -> tuple[float, float]:
 def child_steps(args: argparse.Namespace) -> None:
     import torch
 
-    from super_gui.core.face import silence_native_logging
+    from super_gui.core.native_log import silence_native_logging
     from super_gui.inversion.eg3d import camera
     from super_gui.inversion.eg3d.backend import pick_device
     from super_gui.inversion.eg3d.invert import Schedule, close_camera_options, invert, render
@@ -225,7 +225,7 @@ def child_whole(args: argparse.Namespace) -> None:
     import torch
 
     from super_gui.app.pipeline import prepare
-    from super_gui.core.face import silence_native_logging
+    from super_gui.core.native_log import silence_native_logging
     from super_gui.core.image_io import load_photo
     from super_gui.inversion.eg3d.backend import pick_device
 

@@ -93,7 +93,8 @@ def _child_peak(photo: Path | None, out: Path | None) -> dict:
         "    from super_gui.cli import main\n"
         f"    rc = main(['edit', sys.argv[1], '-o', sys.argv[2], *{EDIT_ARGS!r}])\n"
         "else:\n"
-        "    from super_gui.core.face import silence_native_logging, warm_up\n"
+        "    from super_gui.core.face import warm_up\n"
+        "    from super_gui.core.native_log import silence_native_logging\n"
         "    import super_gui.cli_edit, super_gui.app.edit, super_gui.app.pipeline, super_gui.render.scene\n"
         "    from super_gui.inversion.backends import backend\n"
         "    from super_gui.render.context import thread_context\n"
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                        "(bench/batch_perf.py; a few minutes)")
     args = ap.parse_args(argv)
     from super_gui.core.concurrent import single_threaded_numpy_blas
-    from super_gui.core.face import silence_native_logging
+    from super_gui.core.native_log import silence_native_logging
 
     single_threaded_numpy_blas()  # (as the editor and the command line run)
     silence_native_logging()

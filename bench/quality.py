@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if not scan_available():
         print(f"quality benchmark skipped: head scan not found in {SCAN_DIR}")
         return 0
-    from super_gui.core.face import silence_native_logging
+    from super_gui.core.native_log import silence_native_logging
 
     silence_native_logging()
     t0 = time.perf_counter()

@@ -202,7 +202,7 @@ def build_row_image(r: Row, min_width: int) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
-    from super_gui.core.face import silence_native_logging
+    from super_gui.core.native_log import silence_native_logging
 
     ap = argparse.ArgumentParser(prog="python -m bench.real_sheet", description=__doc__.split("\n\n")[0])
     ap.add_argument("photo_dir", type=Path)

@@ -43,13 +43,28 @@ def can_fork() -> bool:
             and threading.active_count() == 1 and not any(m in sys.modules for m in ("numpy", "PySide6", "cv2", "torch")))
 
 
+class _Names:
+    """What the parent has already, by name: objects, held here (an object's id is only its own while it lives:
+    a new array could otherwise take a freed one's id, and its name)."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[str, object]] = {}
+
+    def add(self, obj: object, name: str) -> None:
+        self._by_id[id(obj)] = (name, obj)
+
+    def name(self, obj: object) -> str | None:
+        entry = self._by_id.get(id(obj))
+        return entry[0] if entry is not None and entry[1] is obj else None
+
+
 class _Pickler(pickle.Pickler):
-    def __init__(self, file, names: dict[int, str], **kw):
+    def __init__(self, file, names: _Names, **kw):
         super().__init__(file, protocol=5, **kw)
         self._names = names
 
     def persistent_id(self, obj):
-        return self._names.get(id(obj))
+        return self._names.name(obj)
 
 
 class _Unpickler(pickle.Unpickler):
@@ -195,7 +210,7 @@ def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
     from super_gui.errors import UserInputError
 
     lock = threading.Lock()
-    names: dict[int, str] = {}  # id of what the parent has -> its name there
+    names = _Names()
     shared = threading.Event()
     failed: list[BaseException] = []
 
@@ -226,9 +241,13 @@ def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
                 a[...] = parts[name]
                 a.setflags(write=False)
             send(("pixels", layout))
-            names.update({id(a): name for name, a in arrays.items()})
+            for name, a in arrays.items():
+                names.add(a, name)
             send(("photo", dataclasses.replace(photo, rgb=arrays["rgb"], alpha=arrays.get("alpha"))))
-            names.update({id(photo): "photo", **{id(a): name for name, a in parts.items() if a is not None}})
+            names.add(photo, "photo")
+            for name, a in parts.items():
+                if a is not None:
+                    names.add(a, name)
         except BaseException as e:  # noqa: BLE001 - the child then ends, and the parent does the work
             failed.append(e)
         finally:

@@ -2,10 +2,11 @@
 // Pass 2, over the output window: visibility blend (3-band Laplacian pyramid from the mipmaps of pass 1),
 // the person over the background plate, and the paste into the photo (DESIGN.md §4).
 //
-// A big full-resolution window is drawn in tiles (render/scene.py): then pass 1's textures hold one tile
-// (plus a guard band) and give the mip levels below u_split, and the levels at or above it come from the
-// coarse textures, pass 1's level u_split over the whole window. Untiled, u_split is out of reach and the
-// coarse samplers are never read.
+// A big full-resolution window is drawn in tiles (render/scene.py) by this program built with TILED
+// defined: then pass 1's textures hold one tile (plus a guard band) and give the mip levels below u_split,
+// and the levels at or above it come from the coarse textures, pass 1's level u_split over the whole
+// window. Without TILED the coarse samplers are never read: software GL runs both sides of a branch on a
+// uniform, so the one program for both read every level twice (a settled preview's pass 2 took ~40 ms more).
 uniform sampler2D u_warped;      // pass 1, mipmapped: rgb, a = matte x coverage
 uniform sampler2D u_generated;   // pass 1, mipmapped
 uniform sampler2D u_visibility;  // pass 1, mipmapped: r = validity x quality, g = edit weight, b = coverage
@@ -31,8 +32,10 @@ vec2 uv;       // window uv of this pixel
 vec2 fine_uv;  // the same point in pass 1's textures
 
 vec4 sample_level(sampler2D fine, sampler2D coarse, float lod) {
-    if (lod < u_split) return textureLod(fine, fine_uv, lod);
-    return textureLod(coarse, uv, lod - u_split);
+#ifdef TILED
+    if (lod >= u_split) return textureLod(coarse, uv, lod - u_split);
+#endif
+    return textureLod(fine, fine_uv, lod);
 }
 
 float visibility_alpha(float lod) {

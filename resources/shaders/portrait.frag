@@ -3,9 +3,11 @@
 uniform sampler2D u_photo;        // photo crop at this scale: rgb + person matte in alpha
 uniform sampler2D u_generated_px;    // working grid: full-resolution photo pixel the generated colour is read from
 uniform sampler2D u_generated_gain;  // working grid: rgb = its colour gain / 2, a = weight over the photo's own
+// Built with GENERATED_VIEW defined for a backend that has an image of each view (render/scene.py).
+#ifdef GENERATED_VIEW
 uniform sampler2D u_generated_view;  // a backend's image of this view, premultiplied (a = trust), mipmapped
 uniform vec4 u_generated_view_rect;  // the full-resolution output rectangle it covers: x0, y0, w, h
-uniform float u_generated_view_on;   // 1 when there is one (else it is not read)
+#endif
 uniform float u_torn;             // 1 while drawing the triangles torn across a depth jump
 uniform vec4 u_texture;           // full-resolution rectangle the photo crop covers: x0, y0, w, h
 uniform vec4 u_window;            // output window (this viewport): x0, y0, w, h in full-resolution pixels
@@ -40,7 +42,8 @@ void main() {
         vec3 resampled = texture(u_photo, (source + 0.5 - u_texture.xy) / u_texture.zw).rgb * gain.rgb * 2.0;
         generated = mix(photo.rgb, clamp(resampled, 0.0, 1.0), gain.a);
     }
-    if (u_generated_view_on > 0.5) {
+#ifdef GENERATED_VIEW
+    {
         // The backend's image of this view, where it covers this fragment's full-resolution output position
         // (pixel edges), laid over by its alpha, on what the edit moves only (v_edit: never on the still
         // torso, whose low visibility is only the photo's own). Its level of detail from the texels per output pixel.
@@ -51,6 +54,7 @@ void main() {
         view *= clamp(v_edit, 0.0, 1.0);
         generated = generated * (1.0 - view.a) + view.rgb;
     }
+#endif
     float validity = smoothstep(0.2, 0.55, density) * (1.0 - u_torn);
     out_warped = photo;
     out_generated = vec4(generated, photo.a);

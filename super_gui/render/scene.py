@@ -44,14 +44,23 @@ from super_gui.render.mesh_buffers import MeshBuffers
 
 SHADERS = resource_path("shaders")
 
-UNTILED_SPLIT = 1e6  # u_split of a window drawn whole: every level from its own textures
 
 
-def scene_programs(ctx: moderngl.Context) -> tuple[moderngl.Program, moderngl.Program]:
+def scene_programs(ctx: moderngl.Context, *, generated_view: bool = False, tiled: bool = False
+                   ) -> tuple[moderngl.Program, moderngl.Program]:
     """The settled frame's programs, pass 1 (the mesh) and pass 2 (the composite): the context's own
-    (:func:`~super_gui.render.context.program`)."""
-    return (program(ctx, (SHADERS / "portrait.vert").read_text(), (SHADERS / "portrait.frag").read_text()),
-            program(ctx, (SHADERS / "screen.vert").read_text(), (SHADERS / "composite.frag").read_text()))
+    (:func:`~super_gui.render.context.program`). Each feature is a variant of its own, built with a
+    ``#define``, not a branch on a uniform: software GL runs both sides of such a branch for every pixel.
+    ``generated_view``: pass 1 lays a backend's image of the view over the generated colour (GENERATED_VIEW);
+    ``tiled``: pass 2 reads its coarse levels from the whole window's textures (TILED)."""
+    return (program(ctx, (SHADERS / "portrait.vert").read_text(), _source("portrait.frag", generated_view and "GENERATED_VIEW")),
+            program(ctx, (SHADERS / "screen.vert").read_text(), _source("composite.frag", tiled and "TILED")))
+
+
+def _source(name: str, define: str | bool) -> str:
+    """The shader ``name``, with ``define`` defined (if any)."""
+    text = (SHADERS / name).read_text()
+    return text.replace("#version 330\n", f"#version 330\n#define {define}\n", 1) if define else text
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,8 @@ class PortraitScene:
         self.mesh_vao = self.mesh_buffers.vertex_array(self.mesh_program)
         self._quad = ctx.buffer(np.array([-1, -1, 1, -1, -1, 1, 1, 1], "f4").tobytes())
         self.quad_vao = ctx.vertex_array(self.composite_program, [(self._quad, "2f", "in_corner")])
+        # the other variants (scene_programs), with their vertex arrays, made when first drawn with
+        self._variants: dict[str, tuple[moderngl.Program, moderngl.VertexArray]] = {}
         lin = (moderngl.LINEAR, moderngl.LINEAR)
         self.generated_px = self._texture(inputs.generated.source_px, 2, "f4", lin)
         self.generated_gain = self._texture(inputs.generated.gain_weight, 4, "f1", lin)
@@ -336,22 +347,34 @@ class PortraitScene:
         finish_unlocked(self.ctx)
         for tex in (warped, generated, vis):
             tex.build_mipmaps()
-        self._composite(st, (warped, generated, vis), (warped, generated, vis), face_px,
-                        u_photo_offset=(wx, wy), u_window=rect, u_part=(0.0, 0.0, 1.0, 1.0),
-                        u_fine=(0.0, 0.0, ww / w, wh / h), u_split=UNTILED_SPLIT)
+        quad = self._composite(st, (warped, generated, vis), (warped, generated, vis), face_px,
+                               u_photo_offset=(wx, wy), u_window=rect, u_part=(0.0, 0.0, 1.0, 1.0),
+                               u_fine=(0.0, 0.0, ww / w, wh / h))
         targets.blend.use()
         targets.blend.viewport = (0, 0, ww, wh)
         self.ctx.disable(moderngl.DEPTH_TEST)
-        self.quad_vao.render(moderngl.TRIANGLE_STRIP)
+        quad.render(moderngl.TRIANGLE_STRIP)
         return self._read(targets.blend, ww, wh)
+
+    def _variant(self, which: str) -> tuple[moderngl.Program, moderngl.VertexArray]:
+        """("view": pass 1 with a backend's image of the view; "tiled": pass 2 of a tiled window) program and
+        vertex array."""
+        if which not in self._variants:
+            if which == "view":
+                p = scene_programs(self.ctx, generated_view=True)[0]
+                self._variants[which] = (p, self.mesh_buffers.vertex_array(p))
+            else:
+                p = scene_programs(self.ctx, tiled=True)[1]
+                self._variants[which] = (p, self.ctx.vertex_array(p, [(self._quad, "2f", "in_corner")]))
+        return self._variants[which]
 
     def _mesh_pass(self, camera, st: _ScaleTextures, scale: float, rect, fbo: moderngl.Framebuffer, size: tuple[int, int],
                    generated: GeneratedView | None = None) -> None:
         """Pass 1 over the full-resolution rectangle ``rect`` into ``fbo``'s first ``size`` pixels, with the
         backend's image of the view ``generated`` if one is given."""
-        m = self.mesh_program
+        m, vao = (self.mesh_program, self.mesh_vao) if generated is None else self._variant("view")
         self._set_view(m, camera, st, scale)
-        self._set(m, u_window=rect, u_generated_view_on=0.0 if generated is None else 1.0)
+        self._set(m, u_window=rect)
         if generated is not None:
             self._set(m, u_generated_view_rect=generated.rect)
             m["u_generated_view"].value = 3  # (units 0-2: _set_view's)
@@ -359,7 +382,7 @@ class PortraitScene:
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         fbo.viewport = (0, 0, *size)
-        self._draw_mesh(self.mesh_vao, m)
+        self._draw_mesh(vao, m)
 
     def _view_texture(self, generated: GeneratedView) -> moderngl.Texture:
         """``generated`` uploaded (premultiplied, so that its bilinear and mip samples do not darken its
@@ -378,10 +401,12 @@ class PortraitScene:
             self._view_source[1].release()
             self._view_source = None
 
-    def _composite(self, st: _ScaleTextures, fine, coarse, face_px: float, **uniforms) -> None:
+    def _composite(self, st: _ScaleTextures, fine, coarse, face_px: float, *, tiled: bool = False,
+                   **uniforms) -> moderngl.VertexArray:
         """Bind and set pass 2's inputs: pass 1's textures (``fine``, ``coarse``: warped, generated,
-        visibility) and the window's uniforms (see composite.frag)."""
-        c = self.composite_program
+        visibility; ``coarse`` read only ``tiled``) and the window's uniforms (see composite.frag); returns the
+        vertex array to draw it with."""
+        c, vao = self._variant("tiled") if tiled else (self.composite_program, self.quad_vao)
         self._bind(c, u_warped=fine[0], u_generated=fine[1], u_visibility=fine[2], u_photo=st.photo, u_plate=self.plate,
                    u_edit_old=self.edit_old, u_coarse_warped=coarse[0], u_coarse_generated=coarse[1], u_coarse_visibility=coarse[2])
         self._set(
@@ -392,6 +417,7 @@ class PortraitScene:
             u_paste_lod=float(math.log2(max(1.0, 0.12 * face_px))),
             **uniforms,
         )
+        return vao
 
     def tiled(self, scale: float, window: tuple[int, int, int, int], *, draft: bool = False) -> bool:
         """Whether :meth:`render` draws ``window`` in tiles (big full-resolution windows only)."""
@@ -403,6 +429,7 @@ class PortraitScene:
         for st in self._scales.values():
             self._release_scale(st)
         self._scales.clear()
-        for o in (self.mesh_vao, self.quad_vao, self._quad, self.generated_px, self.generated_gain, self.plate, self.edit_old):
+        for o in (self.mesh_vao, self.quad_vao, *(vao for _, vao in self._variants.values()), self._quad, self.generated_px,
+                  self.generated_gain, self.plate, self.edit_old):
             o.release()
         self.mesh_buffers.release()

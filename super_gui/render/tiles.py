@@ -145,13 +145,13 @@ def render_tiled(scene: PortraitScene, camera, st: _ScaleTextures, scale: float,
                 bx, by = max(0, x - g), max(0, y - g)
                 draw_pass1(bx, by, min(pw, x + TILE_PX + g) - bx, min(ph, y + TILE_PX + g) - by)
                 iw, ih = min(TILE_PX, ww - x), min(TILE_PX, wh - y)
-                scene._composite(st, layers, coarse, face_px, u_photo_offset=(wx + x, wy + y), u_window=rect,
-                                 u_part=(x / pw, y / ph, iw / pw, ih / ph),
-                                 u_fine=(-bx / side, -by / side, pw / side, ph / side), u_split=float(COARSE_LEVEL))
+                quad = scene._composite(st, layers, coarse, face_px, tiled=True, u_photo_offset=(wx + x, wy + y), u_window=rect,
+                                        u_part=(x / pw, y / ph, iw / pw, ih / ph),
+                                        u_fine=(-bx / side, -by / side, pw / side, ph / side), u_split=float(COARSE_LEVEL))
                 blend.use()
                 blend.viewport = (0, 0, iw, ih)
                 ctx.disable(moderngl.DEPTH_TEST)
-                scene.quad_vao.render(moderngl.TRIANGLE_STRIP)
+                quad.render(moderngl.TRIANGLE_STRIP)
                 paste(scene._read(blend, iw, ih), x, y)
     finally:
         bind_home_framebuffer(ctx)
@@ -164,7 +164,6 @@ def _render_in_pieces(scene: PortraitScene, camera, st: _ScaleTextures, scale: f
                       paste: Callable[[np.ndarray, int, int], None], generated: GeneratedView | None) -> None:
     """``window`` drawn as :meth:`PortraitScene._render_whole` draws it (the same targets, passes and
     uniforms: the same bytes), in pieces with :func:`check_cancelled` before each (module docstring)."""
-    from super_gui.render.scene import UNTILED_SPLIT
 
     ctx = scene.ctx
     wx, wy, ww, wh = window
@@ -202,8 +201,8 @@ def _render_in_pieces(scene: PortraitScene, camera, st: _ScaleTextures, scale: f
             t.build_mipmaps()
             ctx.finish()
         # pass 2, a square at a time, each read back as soon as it is drawn
-        scene._composite(st, layers, layers, face_px, u_photo_offset=(wx, wy), u_window=rect, u_part=(0.0, 0.0, 1.0, 1.0),
-                         u_fine=(0.0, 0.0, 1.0, 1.0), u_split=UNTILED_SPLIT)
+        quad = scene._composite(st, layers, layers, face_px, u_photo_offset=(wx, wy), u_window=rect, u_part=(0.0, 0.0, 1.0, 1.0),
+                                u_fine=(0.0, 0.0, 1.0, 1.0))
         ctx.disable(moderngl.DEPTH_TEST)
         for y in range(0, wh, PIECE_PX):
             for x in range(0, ww, PIECE_PX):
@@ -212,7 +211,7 @@ def _render_in_pieces(scene: PortraitScene, camera, st: _ScaleTextures, scale: f
                 blend.use()
                 blend.viewport = (0, 0, ww, wh)
                 blend.scissor = (x, y, iw, ih)
-                scene.quad_vao.render(moderngl.TRIANGLE_STRIP)
+                quad.render(moderngl.TRIANGLE_STRIP)
                 paste(_read(ctx, blend, x, y, iw, ih), x, y)
     finally:
         bind_home_framebuffer(ctx)

@@ -59,7 +59,6 @@ def warm_up(ctx: moderngl.Context) -> None:
         ctx.disable(moderngl.CULL_FACE | moderngl.BLEND)
         ctx.enable(moderngl.DEPTH_TEST)
         PortraitScene._bind(mesh_program, u_photo=photo, u_generated_px=generated_px, u_generated_gain=gain)
-        PortraitScene._set(mesh_program, u_generated_view_on=0.0)
         mesh_fbo.use()
         mesh_fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         mesh_fbo.viewport = (0, 0, *size)

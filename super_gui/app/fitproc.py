@@ -36,11 +36,16 @@ Layout = list  # [(name, shape, dtype string, byte offset)]: arrays in the share
 
 
 def can_fork() -> bool:
-    """Whether a child may be forked now: Linux, no other thread running and none of the libraries that start
-    threads of their own (NumPy's BLAS, Qt, OpenCV) loaded yet. A fork copies only the thread that makes it,
-    and a lock another thread held at that moment would stay held in the child for good."""
-    return (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "memfd_create")
-            and threading.active_count() == 1 and not any(m in sys.modules for m in ("numpy", "PySide6", "cv2", "torch")))
+    """Whether a child may be forked now: Linux, no other thread running (Python's or a library's) and none of
+    the libraries that start threads of their own (NumPy's BLAS, Qt, OpenCV) loaded yet. A fork copies only
+    the thread that makes it, and a lock another thread held at that moment would stay held in the child."""
+    if not (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "memfd_create")
+            and threading.active_count() == 1 and not any(m in sys.modules for m in ("numpy", "PySide6", "cv2", "torch"))):
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 class _Names:

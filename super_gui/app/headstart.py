@@ -184,7 +184,6 @@ class HeadStart:
         except BaseException as e:  # noqa: BLE001 - raised again on the thread that asks for the fit
             self._fit.set(error=e)
 
-
     def _from_child(self) -> None:
         """The child's photo and fit, handed over as they come; what it could not do (it crashed, or hit a bug
         it would report only as an exit status) is done here, on this thread, as without a child."""

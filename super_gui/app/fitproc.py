@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Iterator
 
 _HEAD = struct.Struct("<QI")  # pickle bytes, number of out-of-band buffers
-_SIZE = struct.Struct("<Q")
+_BUFFER = struct.Struct("<qQ")  # each buffer's offset in the shared memory file (-1: in the pipe, after the pickle), bytes
+IN_SHARED_MEMORY = 1 << 20  # a message's buffers go through the shared memory file from this many bytes on
 PIPE_BYTES = 1 << 20  # the pipe's buffer (Linux's default is 64 KB: each large message would take many turns)
 Layout = list  # [(name, shape, dtype string, byte offset)]: arrays in the shared memory file
 
@@ -119,6 +120,20 @@ def _map(fd: int, layout: Layout, writable: bool) -> dict:
     return arrays
 
 
+def _shared_buffers(fd: int, places: list[tuple[int, int]]) -> list:
+    """The buffers ``places`` puts in the shared memory file ``fd`` ((offset, bytes) each), mapped copy-on-write
+    (the arrays made on them are the parent's own to change); None for each one that is in the pipe."""
+    import mmap
+
+    inside = [(off, size) for off, size in places if off >= 0]
+    if not inside:
+        return [None] * len(places)
+    start = min(off for off, _ in inside) // mmap.ALLOCATIONGRANULARITY * mmap.ALLOCATIONGRANULARITY
+    end = max(off + size for off, size in inside)
+    view = memoryview(mmap.mmap(fd, end - start, mmap.MAP_PRIVATE, mmap.PROT_READ | mmap.PROT_WRITE, offset=start))
+    return [None if off < 0 else view[off - start : off - start + size] for off, size in places]
+
+
 class Child:
     """A forked child doing the head start's work (:func:`start`); the parent reads its messages
     (:meth:`messages`) on one thread and may :meth:`kill` it from any."""
@@ -140,9 +155,11 @@ class Child:
                 if head is None:
                     return
                 n, k = _HEAD.unpack(head)
-                sizes = [_SIZE.unpack(_read_exactly(self._fd, _SIZE.size))[0] for _ in range(k)]
+                places = [_BUFFER.unpack(_read_exactly(self._fd, _BUFFER.size)) for _ in range(k)]
                 data = _read_exactly(self._fd, n)
-                buffers = [_read_exactly(self._fd, s) if s else bytearray() for s in sizes]
+                buffers = _shared_buffers(self._pixels_fd, places)
+                buffers = [(_read_exactly(self._fd, size) if size else bytearray()) if b is None else b
+                           for b, (_, size) in zip(buffers, places)]
                 message = _Unpickler(io.BytesIO(data), known, buffers=buffers).load()
                 if message[0] == "pixels":
                     known.update(_map(self._pixels_fd, message[1], writable=False))
@@ -209,6 +226,25 @@ def start(path: Path) -> Child | None:
     return Child(pid, r, pixels)
 
 
+def _put_shared(fd: int, end: list[int], raws: list) -> list[int]:
+    """Copy the buffers ``raws`` into the shared memory file ``fd`` after its end (``end[0]``, moved on);
+    returns their offsets."""
+    import mmap
+
+    start = -(-end[0] // mmap.ALLOCATIONGRANULARITY) * mmap.ALLOCATIONGRANULARITY
+    places, at = [], start
+    for r in raws:
+        places.append(at)
+        at += -(-r.nbytes // 64) * 64
+    os.ftruncate(fd, at)
+    end[0] = at
+    if at > start:
+        with mmap.mmap(fd, at - start, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=start) as mm:
+            for p, r in zip(places, raws):
+                mm[p - start : p - start + r.nbytes] = r.cast("B") if r.format != "B" else r
+    return places
+
+
 def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
     """The child's work: the head start on threads, its results sent to ``fd`` as they come."""
     from super_gui.app.headstart import HeadStart
@@ -218,15 +254,17 @@ def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
     names = _Names()
     shared = threading.Event()
     failed: list[BaseException] = []
+    end = [0]  # the shared memory file's length: what is in it stays
 
     def send(message: tuple) -> None:
         buffers: list[pickle.PickleBuffer] = []
         out = io.BytesIO()
         _Pickler(out, names, buffer_callback=buffers.append).dump(message)
         raws = [b.raw() for b in buffers]
-        head = _HEAD.pack(out.tell(), len(raws)) + b"".join(_SIZE.pack(r.nbytes) for r in raws)
         with lock:  # (progress comes from the fit's thread)
-            for part in (head, out.getbuffer(), *raws):
+            places = _put_shared(pixels_fd, end, raws) if sum(r.nbytes for r in raws) >= IN_SHARED_MEMORY else [-1] * len(raws)
+            head = _HEAD.pack(out.tell(), len(raws)) + b"".join(_BUFFER.pack(p, r.nbytes) for p, r in zip(places, raws))
+            for part in (head, out.getbuffer(), *(r for p, r in zip(places, raws) if p < 0)):
                 _write_all(fd, part)
 
     def share(photo) -> None:
@@ -240,7 +278,9 @@ def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
                 if a is not None:
                     layout.append((name, a.shape, a.dtype.str, offset))
                     offset += -(-a.nbytes // 64) * 64
-            os.ftruncate(pixels_fd, offset)
+            with lock:
+                os.ftruncate(pixels_fd, offset)
+                end[0] = offset
             arrays = _map(pixels_fd, layout, writable=True)
             for name, a in arrays.items():
                 a[...] = parts[name]

@@ -68,9 +68,15 @@ def test_a_drag_frame_painted_in_its_window_shows_what_a_whole_repaint_shows(qtb
     row = window.controls.yaw
     shown = _drag(qtbot, window, row, range(20, 300, 20), 30, drafts=3)
     drafts = [f for f in shown if f.draft and f.window is not None]
-    last = drafts[-1]
-    first = next(f for f in drafts if f.image.shape == last.image.shape)  # (the pace may change the size)
-    assert first.view != last.view
+    # Two drag frames of one size and of different views: the pace may change the size between frames (on a
+    # busy machine the last frame may be the only one of its size), so the latest size that has such a pair.
+    sizes = {}
+    for f in drafts:
+        sizes.setdefault(f.image.shape, []).append(f)
+    pairs = [(fs[0], next(f for f in reversed(fs) if f.view != fs[0].view)) for fs in sizes.values()
+             if len({f.view for f in fs}) > 1]
+    assert pairs, [(f.image.shape, f.view) for f in drafts]
+    first, last = max(pairs, key=lambda pair: drafts.index(pair[1]))
     viewer = window.viewer
     painted = []
     viewer.installEventFilter(filt := _PaintRects(painted))

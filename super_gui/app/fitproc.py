@@ -8,17 +8,17 @@ speed beside the window. A child has a lock of its own: the fit and the window e
 
 The child is forked before anything heavy is loaded (``main.py PHOTO`` begins the head start first thing,
 with no other thread and NumPy not imported: :func:`can_fork`) and runs the same head start on threads as
-the editor would (:class:`~super_gui.app.headstart.HeadStart`). Once the photo is decoded, its pixels are
-copied into a shared memory file (the parent maps it: nothing sent), beside the fit, which goes on with the
-child's own copy; the photo itself (its metadata), the fit's progress, and the faces with the fitted face
-come through a pipe, pickled, arrays as raw bytes beside the pickle (protocol 5), and what refers to the
-photo or its pixels refers to the parent's own. (Until the child ends, the photo is in memory twice.) A user's mistake (a broken file, no face) comes back as the same exception with the same sentence;
+the editor would (:class:`~super_gui.app.headstart.HeadStart`). It sends the photo once decoded (beside the
+fit, which goes on with the child's own copy), the fit's progress, and the faces with the fitted face:
+pickled through a pipe, arrays as raw bytes beside the pickle (protocol 5), the large ones through a shared
+memory file that the parent maps; what refers to the photo or its pixels afterwards refers to the parent's
+own. (Until the child ends, the photo is in memory twice.) A user's mistake (a broken file, no face) comes
+back as the same exception with the same sentence;
 anything else (a crash, a bug, a kill) ends the child, and the parent does what is left itself. No Qt.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import pickle
@@ -33,7 +33,6 @@ _HEAD = struct.Struct("<QI")  # pickle bytes, number of out-of-band buffers
 _BUFFER = struct.Struct("<qQ")  # each buffer's offset in the shared memory file (-1: in the pipe, after the pickle), bytes
 IN_SHARED_MEMORY = 1 << 20  # a message's buffers go through the shared memory file from this many bytes on
 PIPE_BYTES = 1 << 20  # the pipe's buffer (Linux's default is 64 KB: each large message would take many turns)
-Layout = list  # [(name, shape, dtype string, byte offset)]: arrays in the shared memory file
 
 
 def can_fork() -> bool:
@@ -102,24 +101,6 @@ def _read_exactly(fd: int, n: int) -> bytearray | None:
     return out
 
 
-def _map(fd: int, layout: Layout, writable: bool) -> dict:
-    """The arrays ``layout`` places in the shared memory file ``fd``, mapped (shared between the processes;
-    the parent's read-only, as a Photo's arrays are)."""
-    import mmap
-
-    import numpy as np
-
-    total = max(off + int(np.prod(shape)) * np.dtype(dt).itemsize for _, shape, dt, off in layout)
-    mm = mmap.mmap(fd, total, mmap.MAP_SHARED, mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0))
-    arrays = {}
-    for name, shape, dt, off in layout:
-        a = np.frombuffer(mm, dt, int(np.prod(shape)), off).reshape(shape)
-        if not writable:
-            a.setflags(write=False)
-        arrays[name] = a
-    return arrays
-
-
 def _shared_buffers(fd: int, places: list[tuple[int, int]]) -> list:
     """The buffers ``places`` puts in the shared memory file ``fd`` ((offset, bytes) each), mapped copy-on-write
     (the arrays made on them are the parent's own to change); None for each one that is in the pipe."""
@@ -138,8 +119,8 @@ class Child:
     """A forked child doing the head start's work (:func:`start`); the parent reads its messages
     (:meth:`messages`) on one thread and may :meth:`kill` it from any."""
 
-    def __init__(self, pid: int, fd: int, pixels_fd: int):
-        self.pid, self._fd, self._pixels_fd = pid, fd, pixels_fd
+    def __init__(self, pid: int, fd: int, shared_fd: int):
+        self.pid, self._fd, self._shared_fd = pid, fd, shared_fd
         self.status: int | None = None  # os.waitpid's, once reaped
         self._reaped = False
         self._lock = threading.Lock()
@@ -147,8 +128,8 @@ class Child:
     def messages(self, known: dict[str, object]) -> Iterator[tuple]:
         """The child's messages, in order, until its pipe ends (then it is reaped): ("photo", Photo),
         ("progress", fraction, words), ("fitted", FaceAnalysis, Prepared, timings) or ("refused",
-        UserInputError). ``known``: what the messages may refer to by name; the photo's arrays are put
-        there as they come into the shared memory, and the caller adds the photo."""
+        UserInputError). ``known``: what the messages may refer to by name (the caller adds the photo and
+        its arrays once the photo has come)."""
         try:
             while True:
                 head = _read_exactly(self._fd, _HEAD.size)
@@ -157,14 +138,10 @@ class Child:
                 n, k = _HEAD.unpack(head)
                 places = [_BUFFER.unpack(_read_exactly(self._fd, _BUFFER.size)) for _ in range(k)]
                 data = _read_exactly(self._fd, n)
-                buffers = _shared_buffers(self._pixels_fd, places)
+                buffers = _shared_buffers(self._shared_fd, places)
                 buffers = [(_read_exactly(self._fd, size) if size else bytearray()) if b is None else b
                            for b, (_, size) in zip(buffers, places)]
-                message = _Unpickler(io.BytesIO(data), known, buffers=buffers).load()
-                if message[0] == "pixels":
-                    known.update(_map(self._pixels_fd, message[1], writable=False))
-                else:
-                    yield message
+                yield _Unpickler(io.BytesIO(data), known, buffers=buffers).load()
         finally:
             self._close()
 
@@ -182,7 +159,7 @@ class Child:
             if self._reaped:
                 return
             self._reaped = True
-        for fd in (self._fd, self._pixels_fd):
+        for fd in (self._fd, self._shared_fd):
             os.close(fd)
         try:
             self.status = os.waitpid(self.pid, 0)[1]
@@ -194,13 +171,13 @@ def start(path: Path) -> Child | None:
     """Fork a child that decodes ``path`` and fits its default face (:func:`_child_main`); None where no
     child can be had (the caller then does the work on threads)."""
     try:
-        pixels = os.memfd_create("super_gui photo", getattr(os, "MFD_CLOEXEC", 0))
+        shared = os.memfd_create("super_gui head start", getattr(os, "MFD_CLOEXEC", 0))
     except OSError:
         return None
     try:
         r, w = os.pipe()
     except OSError:
-        os.close(pixels)
+        os.close(shared)
         return None
     try:
         import fcntl
@@ -211,19 +188,19 @@ def start(path: Path) -> Child | None:
     try:
         pid = os.fork()
     except OSError:
-        for fd in (pixels, r, w):
+        for fd in (shared, r, w):
             os.close(fd)
         return None
     if pid == 0:  # the child: never returns
         code = 1
         try:
             os.close(r)
-            _child_main(path, w, pixels)
+            _child_main(path, w, shared)
             code = 0
         finally:
             os._exit(code)  # (nothing of the parent's is cleaned up here: it is the parent's)
     os.close(w)
-    return Child(pid, r, pixels)
+    return Child(pid, r, shared)
 
 
 def _put_shared(fd: int, end: list[int], raws: list) -> list[int]:
@@ -245,16 +222,16 @@ def _put_shared(fd: int, end: list[int], raws: list) -> list[int]:
     return places
 
 
-def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
+def _child_main(path: Path, fd: int, shared_fd: int) -> None:
     """The child's work: the head start on threads, its results sent to ``fd`` as they come."""
     from super_gui.app.headstart import HeadStart
     from super_gui.errors import UserInputError
 
     lock = threading.Lock()
     names = _Names()
-    shared = threading.Event()
+    photo_sent = threading.Event()
     failed: list[BaseException] = []
-    end = [0]  # the shared memory file's length: what is in it stays
+    end = [0]  # the shared memory file's length (what is in it stays)
 
     def send(message: tuple) -> None:
         buffers: list[pickle.PickleBuffer] = []
@@ -262,41 +239,24 @@ def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
         _Pickler(out, names, buffer_callback=buffers.append).dump(message)
         raws = [b.raw() for b in buffers]
         with lock:  # (progress comes from the fit's thread)
-            places = _put_shared(pixels_fd, end, raws) if sum(r.nbytes for r in raws) >= IN_SHARED_MEMORY else [-1] * len(raws)
+            places = _put_shared(shared_fd, end, raws) if sum(r.nbytes for r in raws) >= IN_SHARED_MEMORY else [-1] * len(raws)
             head = _HEAD.pack(out.tell(), len(raws)) + b"".join(_BUFFER.pack(p, r.nbytes) for p, r in zip(places, raws))
             for part in (head, out.getbuffer(), *(r for p, r in zip(places, raws) if p < 0)):
                 _write_all(fd, part)
 
     def share(photo) -> None:
-        """The photo's pixels copied into the shared memory file and the photo sent, on the decoding thread
-        while the faces are found: the fit goes on with this process's own copy, which the messages that
-        follow name as the parent's."""
+        """The photo sent (its pixels through the shared memory file), on the decoding thread while the faces
+        are found; the messages that follow name it and its arrays as the parent's."""
         try:
-            parts = {"rgb": photo.rgb, "alpha": photo.alpha}
-            layout, offset = [], 0
-            for name, a in parts.items():
-                if a is not None:
-                    layout.append((name, a.shape, a.dtype.str, offset))
-                    offset += -(-a.nbytes // 64) * 64
-            with lock:
-                os.ftruncate(pixels_fd, offset)
-                end[0] = offset
-            arrays = _map(pixels_fd, layout, writable=True)
-            for name, a in arrays.items():
-                a[...] = parts[name]
-                a.setflags(write=False)
-            send(("pixels", layout))
-            for name, a in arrays.items():
-                names.add(a, name)
-            send(("photo", dataclasses.replace(photo, rgb=arrays["rgb"], alpha=arrays.get("alpha"))))
+            send(("photo", photo))
             names.add(photo, "photo")
-            for name, a in parts.items():
-                if a is not None:
-                    names.add(a, name)
+            for name in ("rgb", "alpha"):
+                if getattr(photo, name) is not None:
+                    names.add(getattr(photo, name), name)
         except BaseException as e:  # noqa: BLE001 - the child then ends, and the parent does the work
             failed.append(e)
         finally:
-            shared.set()
+            photo_sent.set()
 
     head = HeadStart(path, process=False, share=share)
     head.fit_with_landmark()
@@ -306,7 +266,7 @@ def _child_main(path: Path, fd: int, pixels_fd: int) -> None:
         try:
             faces, prepared = head.fitted(head._progress)
         finally:
-            shared.wait()  # (the photo first: the parent needs it before anything that refers to it)
+            photo_sent.wait()  # (the photo first: the parent needs it before anything that refers to it)
         if failed:
             raise failed[0]
         send(("fitted", faces.faces, prepared, faces.timings_s))

@@ -198,7 +198,13 @@ class HeadStart:
                 if kind == "progress":
                     self._report(*message[1:])
                 elif kind == "photo":
-                    photo = known["photo"] = message[1]
+                    photo = message[1]
+                    for name in ("rgb", "alpha"):
+                        part = getattr(photo, name)
+                        if part is not None:
+                            part.setflags(write=False)  # (read-only, as load_photo's)
+                            known[name] = part
+                    known["photo"] = photo
                     self._photo.set(photo)
                 elif kind == "refused":  # the user's photo: the sentence load_photo or the fit would give here
                     if photo is None:

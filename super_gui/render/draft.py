@@ -26,7 +26,7 @@ from super_gui.core.camera import VirtualCamera
 from super_gui.core.mesh import PersonMesh
 from super_gui.render.context import bind_home_framebuffer, finish_unlocked, program
 from super_gui.render.mesh_buffers import MeshBuffers
-from super_gui.render.scene import SHADERS, PortraitScene, _ScaleTextures
+from super_gui.render.scene import SHADERS, PortraitScene, _ScaleTextures, shader_source
 
 TARGET_STEP_PX = 64  # the targets grow in steps of this many pixels, so a drag does not remake them
 
@@ -88,11 +88,8 @@ class DraftPainter:
         """(person program, background program, their vertex arrays): at the crop's own resolution the photo
         is read texel for texel, below it sampled bilinearly."""
         if same_resolution not in self._variants:
-            define = "#define SAME_RESOLUTION\n" if same_resolution else ""
-
             def variant(vertex: str, fragment: str) -> moderngl.Program:
-                source = (SHADERS / fragment).read_text().replace("#version 330\n", "#version 330\n" + define, 1)
-                return program(self.ctx, (SHADERS / vertex).read_text(), source)
+                return program(self.ctx, (SHADERS / vertex).read_text(), shader_source(fragment, same_resolution and "SAME_RESOLUTION"))
 
             person, background = variant("portrait.vert", "draft_person.frag"), variant("screen.vert", "draft_background.frag")
             self._variants[same_resolution] = (person, background, self.person.vertex_array(person),

@@ -53,12 +53,12 @@ def scene_programs(ctx: moderngl.Context, *, generated_view: bool = False, tiled
     ``#define``, not a branch on a uniform: software GL runs both sides of such a branch for every pixel.
     ``generated_view``: pass 1 lays a backend's image of the view over the generated colour (GENERATED_VIEW);
     ``tiled``: pass 2 reads its coarse levels from the whole window's textures (TILED)."""
-    return (program(ctx, (SHADERS / "portrait.vert").read_text(), _source("portrait.frag", generated_view and "GENERATED_VIEW")),
-            program(ctx, (SHADERS / "screen.vert").read_text(), _source("composite.frag", tiled and "TILED")))
+    return (program(ctx, (SHADERS / "portrait.vert").read_text(), shader_source("portrait.frag", generated_view and "GENERATED_VIEW")),
+            program(ctx, (SHADERS / "screen.vert").read_text(), shader_source("composite.frag", tiled and "TILED")))
 
 
-def _source(name: str, define: str | bool) -> str:
-    """The shader ``name``, with ``define`` defined (if any)."""
+def shader_source(name: str, define: str | bool = False) -> str:
+    """The shader ``resources/shaders/name``, with ``define`` defined (if any): a variant of it."""
     text = (SHADERS / name).read_text()
     return text.replace("#version 330\n", f"#version 330\n#define {define}\n", 1) if define else text
 
